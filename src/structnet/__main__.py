@@ -1,0 +1,5 @@
+import sys
+
+from structnet.cli import main
+
+sys.exit(main())

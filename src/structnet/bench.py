@@ -1,0 +1,173 @@
+"""``make bench``: the network's steps timed per compile mode, side by side with PyTorch.
+
+At paper sizes (batch 128, 2000 + 10 candidates) and for each mode: cold compile (fresh
+Numba and PyTensor caches), warm compile (the same caches again), forward (embeddings
+and scores), max-margin step with frozen convolutions (conv features once, then the
+FC update), and the full step (convolutions trained). Each measurement runs in a child
+process under the same environment; if ``torch`` is importable, the reference script
+``../shared/bench/torch_step.py`` runs under that environment too and the JSON gets the
+ratio ours / PyTorch for each step.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+#: glibc settings that keep freed memory mapped (pytensor-notes.md: page faults dominate
+#: on these VMs). Applied to every child, ours and PyTorch's alike.
+MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736",
+              "MALLOC_TOP_PAD_": "1073741824"}
+STEPS = ("forward_s", "mm_step_s", "full_step_s")
+
+
+def _median_time(fn, reps, warmup):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def child(mode, batch, candidates, reps, warmup, seed=0):
+    """Time one mode in this process; returns a dict."""
+    from structnet.config import paper
+    from structnet.network import StructNet, dropout_mask
+    from structnet.poses import mpjpe_matrix
+    from structnet.steps import StepFunctions
+
+    t_import = time.perf_counter()
+    cfg = paper()
+    cfg.mode = mode
+    net = StructNet(cfg, seed)
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, 3, 112, 112), dtype=np.float32)
+    y = (rng.random((batch, 51)) * 0.6 - 0.3).astype(np.float32)
+    cand = (rng.random((candidates, 51)) * 0.6 - 0.3).astype(np.float32)
+    margins = mpjpe_matrix(y, cand)
+    mask = dropout_mask(rng, batch, cfg.keep_prob)
+    frozen = StepFunctions(net, from_features=True)
+    full = StepFunctions(net, from_features=False)
+
+    def forward():
+        return frozen.forward(x, cand)
+
+    def mm_step():
+        return frozen.update(frozen.features(x), y, cand, margins, mask, 1e-3)
+
+    def full_step():
+        return full.update([x], y, cand, margins, mask, 1e-3)
+
+    out = {"mode": mode, "batch": batch, "candidates": candidates}
+    first = {}
+    for name, fn in (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step)):
+        t = time.perf_counter()
+        fn()
+        first[name] = time.perf_counter() - t
+    for name, fn in (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step)):
+        out[name] = _median_time(fn, reps, warmup)
+    # compile = building + compiling the graphs + the first calls' JIT, less one steady call
+    out["compile_s"] = sum(first[k] - out[k] for k in STEPS)
+    out["total_child_s"] = time.perf_counter() - t_import
+    return out
+
+
+def _run_child(args, mode, cache_root, env):
+    e = dict(env)
+    e["NUMBA_CACHE_DIR"] = os.path.join(cache_root, "numba")
+    e["PYTENSOR_FLAGS"] = f"compiledir={os.path.join(cache_root, 'pytensor')}"
+    cmd = [sys.executable, "-m", "structnet.bench", "--child", mode, "--batch", str(args.batch),
+           "--candidates", str(args.candidates), "--reps", str(args.reps), "--warmup", str(args.warmup)]
+    r = subprocess.run(cmd, env=e, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _torch(args, env):
+    script = os.path.abspath(args.torch_script)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return {"skipped": "torch is not importable"}
+    if not os.path.exists(script):
+        return {"skipped": f"{script} not found"}
+    cmd = [sys.executable, script, "--threads", str(os.cpu_count() or 2), "--reps", str(args.reps),
+           "--warmup", str(args.warmup), "--batch", str(args.batch), "--candidates", str(args.candidates)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="structnet bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--modes", default="NUMBA,CVM,C,JAX",
+                    help="comma-separated compile modes (JAX is skipped when jax is missing)")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--candidates", type=int, default=2010)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--torch-script", default=os.path.join("..", "shared", "bench", "torch_step.py"))
+    ap.add_argument("--out", default=os.path.join("bench", "results", "network.json"))
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.batch, args.candidates, args.reps, args.warmup)))
+        return 0
+
+    env = dict(os.environ)
+    env.update(MALLOC_ENV)
+    result = {"what": "StructNet steps, median seconds; ratio = ours / PyTorch",
+              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                          "python": platform.python_version()},
+              "env": MALLOC_ENV, "batch": args.batch, "candidates": args.candidates,
+              "reps": args.reps, "warmup": args.warmup, "modes": {}}
+    import pytensor
+    result["pytensor"] = pytensor.__version__
+    modes = [m.strip().upper() for m in args.modes.split(",") if m.strip()]
+    for mode in modes:
+        if mode == "JAX":
+            try:
+                import jax  # noqa: F401
+            except ImportError:
+                result["modes"][mode] = {"skipped": "jax is not installed"}
+                continue
+        print(f"[bench] {mode}: cold ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix="structnet-bench-") as cache:
+            cold = _run_child(args, mode, cache, env)
+            print(f"[bench] {mode}: warm ...", file=sys.stderr, flush=True)
+            warm = _run_child(args, mode, cache, env)
+        if "error" in cold or "error" in warm:
+            result["modes"][mode] = {"error": cold.get("error") or warm.get("error")}
+            continue
+        entry = {"cold_compile_s": cold["compile_s"], "warm_compile_s": warm["compile_s"]}
+        entry.update({k: warm[k] for k in STEPS})
+        result["modes"][mode] = entry
+        print(f"[bench] {mode}: {json.dumps(entry)}", file=sys.stderr, flush=True)
+    print("[bench] PyTorch ...", file=sys.stderr, flush=True)
+    result["torch"] = _torch(args, env)
+    if all(k in result["torch"] for k in STEPS):
+        for mode, entry in result["modes"].items():
+            if all(k in entry for k in STEPS):
+                entry["ratio_vs_torch"] = {k: entry[k] / result["torch"][k] for k in STEPS}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=2)
+    os.replace(tmp, args.out)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

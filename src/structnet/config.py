@@ -1,0 +1,122 @@
+"""One configuration dataclass: the paper's values (``paper``) and a fast preset (``quick``).
+
+Every field is documented where it is declared; sources are the paper
+(``structnet-iccv2015.md``, Sec. 5.3) and the authors' code (``original-code.md``).
+``Config.override(["key=value", ...])`` applies command-line overrides with type checks.
+"""
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+
+from structnet.errors import UserError
+
+POSE_EMBEDDINGS = ("raw", "random1", "1layer", "2layer")  # Table 3 rows
+
+
+@dataclass
+class Config:
+    preset: str = "paper"
+    seed: int = 0
+    mode: str = "NUMBA"                 # NUMBA | C | CVM | JAX (structnet.backend)
+
+    # network (original-code.md, "Network")
+    keep_prob: float = 0.25             # dropout on concat(h1, h2): "75% dropout"
+    pose_embedding: str = "2layer"      # raw | random1 | 1layer | 2layer (Table 3)
+    embed_dim: int = 1024               # f_I / f_J size (51 for the raw pose embedding)
+    init_std_conv1: float = 5e-5
+    init_std_image: float = 1e-3        # conv2, conv3, h1-h4, g7
+    init_std_pose: float = 0.1          # h5, h6
+
+    # cost, Eq. (12)
+    lam: float = 1.0                    # weight of the auxiliary pose regression (0 = StructNet*)
+    alpha: float = 1e-4                 # weight decay on the FC weight matrices
+
+    # max-margin training, Algorithm 1 and Sec. 5.3
+    batch_size: int = 128
+    n_candidates: int = 2000            # C
+    k_most_violated: int = 10           # K
+    eval_chunk: int = 128               # images per compiled call at inference
+
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise UserError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        return cls(**d).validated()
+
+    def validated(self):
+        if self.pose_embedding not in POSE_EMBEDDINGS:
+            raise UserError(f"pose_embedding must be one of {', '.join(POSE_EMBEDDINGS)},"
+                            f" got {self.pose_embedding!r}")
+        if not 0 < self.keep_prob <= 1:
+            raise UserError(f"keep_prob must be in (0, 1], got {self.keep_prob}")
+        for name in ("batch_size", "n_candidates", "eval_chunk"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lam < 0 or self.alpha < 0:
+            raise UserError("lam and alpha must be >= 0")
+        return self
+
+    @property
+    def embedding_size(self):
+        """Size of the joint embedding: 51 when the pose enters raw (Table 3, first row)."""
+        return 51 if self.pose_embedding == "raw" else self.embed_dim
+
+    def override(self, items):
+        """Apply ``key=value`` strings; values are parsed as the field's type."""
+        types = {f.name: f.type for f in fields(self)}
+        new = dataclasses.asdict(self)
+        for item in items:
+            if "=" not in item:
+                raise UserError(f"override {item!r} is not key=value")
+            key, value = item.split("=", 1)
+            key = key.strip()
+            if key not in types:
+                raise UserError(f"unknown config field {key!r}")
+            new[key] = _parse(key, types[key], value)
+        return Config(**new).validated()
+
+
+def _parse(key, typ, value):
+    typ = typ if isinstance(typ, str) else typ.__name__
+    try:
+        if typ == "int":
+            return int(value)
+        if typ == "float":
+            return float(value)
+        if typ == "bool":
+            if value.lower() in ("1", "true", "yes"):
+                return True
+            if value.lower() in ("0", "false", "no"):
+                return False
+            raise ValueError(value)
+        if typ in ("tuple", "dict", "list"):
+            return json.loads(value)
+        return value
+    except ValueError:
+        raise UserError(f"config field {key!r} wants {typ}, got {value!r}") from None
+
+
+def paper():
+    """The paper's values (Sec. 5.3, original-code.md)."""
+    return Config(preset="paper").validated()
+
+
+def quick():
+    """A small preset that finishes the default pipeline on a 2-core CPU."""
+    return Config(preset="quick").validated()
+
+
+PRESETS = {"paper": paper, "quick": quick}
+
+
+def get_preset(name):
+    if name not in PRESETS:
+        raise UserError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]()

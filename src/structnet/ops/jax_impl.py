@@ -1,0 +1,57 @@
+"""JAX implementations of structnet's Ops (imported when the compile mode is JAX)."""
+import jax
+import jax.numpy as jnp
+from jax import lax
+from pytensor.link.jax.dispatch import jax_funcify
+
+from structnet.ops.conv import Corr2d, Corr2dGradW, Corr2dGradX
+from structnet.ops.pool import SIZE, STRIDE, MaxPool, MaxPoolGrad
+
+_DN = ("CNHW", "OIHW", "CNHW")
+
+
+def _corr(x, w):
+    return lax.conv_general_dilated(x, w, (1, 1), "VALID", dimension_numbers=_DN)
+
+
+def _pool(x):
+    H, W = x.shape[2], x.shape[3]
+    ph = (-(-(H - SIZE) // STRIDE)) * STRIDE + SIZE - H
+    pw = (-(-(W - SIZE) // STRIDE)) * STRIDE + SIZE - W
+    return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, SIZE, SIZE), (1, 1, STRIDE, STRIDE),
+                             ((0, 0), (0, 0), (0, ph), (0, pw)))
+
+
+@jax_funcify.register(Corr2d)
+def _jax_corr2d(op, **kwargs):
+    return _corr
+
+
+@jax_funcify.register(Corr2dGradW)
+def _jax_corr2d_grad_w(op, **kwargs):
+    def grad_w(x, gz):
+        k = x.shape[2] - gz.shape[2] + 1
+        w0 = jnp.zeros((gz.shape[0], x.shape[0], k, k), x.dtype)
+        return jax.vjp(lambda w: _corr(x, w), w0)[1](gz)[0]
+    return grad_w
+
+
+@jax_funcify.register(Corr2dGradX)
+def _jax_corr2d_grad_x(op, **kwargs):
+    def grad_x(w, gz):
+        k = w.shape[2]
+        x0 = jnp.zeros((w.shape[1], gz.shape[1], gz.shape[2] + k - 1, gz.shape[3] + k - 1), w.dtype)
+        return jax.vjp(lambda x: _corr(x, w), x0)[1](gz)[0]
+    return grad_x
+
+
+@jax_funcify.register(MaxPool)
+def _jax_maxpool(op, **kwargs):
+    return _pool
+
+
+@jax_funcify.register(MaxPoolGrad)
+def _jax_maxpool_grad(op, **kwargs):
+    def grad(x, gz):
+        return jax.vjp(_pool, x)[1](gz)[0]
+    return grad

@@ -1,0 +1,34 @@
+import pytest
+
+from structnet.backend import resolve_mode
+from structnet.config import paper, quick
+from structnet.errors import UserError
+
+
+def test_modes(monkeypatch):
+    monkeypatch.delenv("STRUCTNET_MODE", raising=False)
+    assert resolve_mode() == "NUMBA"
+    assert resolve_mode("cvm") == "CVM"
+    monkeypatch.setenv("STRUCTNET_MODE", "c")
+    assert resolve_mode() == "C"
+    assert resolve_mode("NUMBA") == "NUMBA"
+    with pytest.raises(UserError, match="unknown compile mode 'GPU'"):
+        resolve_mode("gpu")
+
+
+def test_jax_mode_without_jax_is_a_user_error():
+    try:
+        import jax  # noqa: F401
+        pytest.skip("jax is installed")
+    except ImportError:
+        with pytest.raises(UserError, match="needs jax"):
+            resolve_mode("JAX")
+
+
+def test_config_overrides():
+    c = paper().override(["lam=0", "pose_embedding=raw", "batch_size=16"])
+    assert c.lam == 0 and c.embedding_size == 51 and c.batch_size == 16
+    assert quick().preset == "quick"
+    for bad in (["nope=1"], ["lam"], ["batch_size=x"], ["pose_embedding=3layer"], ["keep_prob=0"]):
+        with pytest.raises(UserError):
+            paper().override(bad)
