@@ -1,0 +1,215 @@
+"""The project's HDF5 dataset schema (shared by the synthetic world and Human3.6M), its
+atomic writer, and the streaming reader that feeds training.
+
+Schema ``structnet-dataset-1`` (N samples):
+
+| dataset | dtype, shape | meaning |
+|---|---|---|
+| images | uint8 (N,128,128,3) | square crop around the person, RGB |
+| poses | float32 (N,17,3) | joints in the camera frame, mm (not root-relative) |
+| joints2d | float32 (N,17,2) | joints in crop pixels (x right, y down; 0..128) |
+| box | float32 (N,3) | crop box in image pixels: x0, y0, side |
+| subject, action, subaction, camera | int16 (N,) | subject number (1 = S1), action index into the ``actions`` attribute, subaction, camera index 0..3 |
+| frame | int32 (N,) | frame number at 50 fps |
+| camera_intrinsics | float32 (4,9) | fx fy cx cy k1 k2 k3 p1 p2 per camera |
+| camera_extrinsics | float32 (S,4,12) | per subject of the ``subjects`` attribute and camera: camera-to-world rotation (9, row-major), centre (3) mm |
+| stats/rgb_mean, stats/rgb_cov | float64 (3,), (3,3) | over all pixels, in 0..255 (PCA colour noise) |
+
+Attributes: ``schema``, ``source`` (synthetic, bvh, h36m), ``actions`` and ``subjects``
+(JSON lists), ``settings`` (JSON of the generator or extractor settings).
+"""
+import json
+import os
+
+import h5py
+import numpy as np
+
+from structnet.errors import UserError
+
+SCHEMA = "structnet-dataset-1"
+CROP = 128
+INPUT = 112
+FIELDS = {"images": ("uint8", (CROP, CROP, 3)), "poses": ("float32", (17, 3)),
+          "joints2d": ("float32", (17, 2)), "box": ("float32", (3,)), "subject": ("int16", ()),
+          "action": ("int16", ()), "subaction": ("int16", ()), "camera": ("int16", ()),
+          "frame": ("int32", ())}
+
+
+class Writer:
+    """Append samples to ``path`` under a temporary name; ``close()`` renames it into place.
+
+    Use as a context manager: on an exception the temporary file is removed and nothing
+    is left at ``path``.
+    """
+
+    def __init__(self, path, source, actions, subjects, settings, intrinsics, extrinsics, chunk=64):
+        self.path = os.fspath(path)
+        self.tmp = f"{self.path}.tmp{os.getpid()}"
+        d = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(d, exist_ok=True)
+        self.f = h5py.File(self.tmp, "w")
+        self.f.attrs.update({"schema": SCHEMA, "source": source, "actions": json.dumps(list(actions)),
+                             "subjects": json.dumps(list(subjects)), "settings": json.dumps(settings)})
+        self.f["camera_intrinsics"] = np.asarray(intrinsics, np.float32)
+        self.f["camera_extrinsics"] = np.asarray(extrinsics, np.float32)
+        for name, (dt, shape) in FIELDS.items():
+            self.f.create_dataset(name, (0,) + shape, dtype=dt, maxshape=(None,) + shape,
+                                  chunks=((1 if name == "images" else chunk),) + shape)
+        self.n = 0
+        self._sum = np.zeros(3)
+        self._outer = np.zeros((3, 3))
+        self._count = 0
+
+    def append(self, **arrays):
+        n = len(arrays["images"])
+        for name, (dt, shape) in FIELDS.items():
+            a = np.asarray(arrays[name])
+            if a.shape != (n,) + shape:
+                raise ValueError(f"{name}: shape {a.shape}, expected {(n,) + shape}")
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"{name} contains NaN or inf")
+            ds = self.f[name]
+            ds.resize(self.n + n, axis=0)
+            ds[self.n:] = a.astype(dt)
+        px = np.asarray(arrays["images"], np.float64).reshape(-1, 3)
+        self._sum += px.sum(0)
+        self._outer += px.T @ px
+        self._count += len(px)
+        self.n += n
+
+    def close(self):
+        if self._count:
+            mean = self._sum / self._count
+            self.f["stats/rgb_mean"] = mean
+            self.f["stats/rgb_cov"] = self._outer / self._count - np.outer(mean, mean)
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        try:
+            self.f.close()
+        finally:
+            if os.path.exists(self.tmp):
+                os.remove(self.tmp)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+def open_dataset(path):
+    """Open and validate a dataset file; every problem is a one-line UserError naming it."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such dataset file (run `make data`)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise UserError(f"{path}: cannot read as HDF5, truncated or corrupt? ({e})") from None
+    try:
+        if f.attrs.get("schema") != SCHEMA:
+            raise UserError(f"{path}: schema {f.attrs.get('schema')!r}, expected {SCHEMA!r}")
+        n = None
+        for name, (dt, shape) in FIELDS.items():
+            if name not in f:
+                raise UserError(f"{path}: dataset '{name}' is missing")
+            ds = f[name]
+            if ds.shape[1:] != shape or ds.dtype != np.dtype(dt):
+                raise UserError(f"{path}: '{name}' is {ds.dtype} {ds.shape}, expected {dt} (N,{shape})")
+            if n is None:
+                n = ds.shape[0]
+            elif ds.shape[0] != n:
+                raise UserError(f"{path}: '{name}' has {ds.shape[0]} rows, 'images' has {n}")
+        for name in ("stats/rgb_mean", "stats/rgb_cov", "camera_intrinsics", "camera_extrinsics"):
+            if name not in f:
+                raise UserError(f"{path}: dataset '{name}' is missing")
+        if n == 0:
+            raise UserError(f"{path}: holds no samples")
+    except UserError:
+        f.close()
+        raise
+    except (OSError, KeyError, RuntimeError) as e:
+        f.close()
+        raise UserError(f"{path}: unreadable ({e})") from None
+    return f
+
+
+class Dataset:
+    """Read-only view of a dataset file; the small arrays are loaded, images are streamed."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.f = open_dataset(self.path)
+        self.actions = json.loads(self.f.attrs["actions"])
+        self.subjects = json.loads(self.f.attrs["subjects"])
+        self.source = self.f.attrs["source"]
+        self.settings = json.loads(self.f.attrs["settings"])
+        try:
+            self.poses = self.f["poses"][()].astype(np.float64)
+            self.joints2d = self.f["joints2d"][()]
+            self.meta = {k: self.f[k][()] for k in ("subject", "action", "subaction", "camera", "frame")}
+            self.box = self.f["box"][()]
+            self.rgb_mean = self.f["stats/rgb_mean"][()]
+            self.rgb_cov = self.f["stats/rgb_cov"][()]
+        except OSError as e:
+            raise UserError(f"{self.path}: unreadable, truncated? ({e})") from None
+        if not np.all(np.isfinite(self.poses)):
+            raise UserError(f"{self.path}: poses contain NaN or inf")
+        ev, evec = np.linalg.eigh(self.rgb_cov)
+        self.pca_values, self.pca_vectors = np.sqrt(np.clip(ev, 0, None)), evec
+
+    def __len__(self):
+        return len(self.poses)
+
+    def close(self):
+        self.f.close()
+
+    def root_relative(self, idx=slice(None)):
+        """(n, 17, 3) poses minus the pelvis, mm: the targets."""
+        p = self.poses[idx]
+        return p - p[:, :1]
+
+    def read_images(self, idx):
+        """uint8 (n,128,128,3) for integer indices (any order), one sorted read."""
+        uniq, inv = np.unique(np.asarray(idx), return_inverse=True)
+        try:
+            return self.f["images"][uniq][inv]
+        except OSError as e:
+            raise UserError(f"{self.path}: cannot read images, truncated? ({e})") from None
+
+    def preprocess(self, images, rng=None, pca_std=0.1):
+        """uint8 (n,128,128,3) -> float32 (n,3,112,112) network input.
+
+        Training (rng given): a random 112 x 112 crop per image and AlexNet-style PCA
+        colour noise (Sec. 5.1: noise by the RGB covariance of the training set,
+        eigenvector-weighted with N(0, pca_std) coefficients). Testing: the centre crop.
+        Values: (pixel - mean RGB) / 255.
+        """
+        n = len(images)
+        x = np.empty((n, 3, INPUT, INPUT), np.float32)
+        mean = self.rgb_mean.astype(np.float32)
+        for i in range(n):
+            if rng is None:
+                oy = ox = (CROP - INPUT) // 2
+            else:
+                oy, ox = rng.integers(0, CROP - INPUT + 1, 2)
+            crop = images[i, oy:oy + INPUT, ox:ox + INPUT].astype(np.float32) - mean
+            if rng is not None:
+                crop += (self.pca_vectors @ (rng.normal(0, pca_std, 3) * self.pca_values)).astype(np.float32)
+            x[i] = (crop / 255.0).transpose(2, 0, 1)
+        return x
+
+    def batches(self, batch_size, rng, indices=None, train=True):
+        """Yield (indices, images float32 (B,3,112,112)) over a shuffled pass (train) or in order."""
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices)
+        if train:
+            idx = idx[rng.permutation(len(idx))]
+        for s in range(0, len(idx), batch_size):
+            b = idx[s:s + batch_size]
+            yield b, self.preprocess(self.read_images(b), rng if train else None)
