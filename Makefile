@@ -13,13 +13,19 @@ export MALLOC_TRIM_THRESHOLD_ := 68719476736
 export MALLOC_TOP_PAD_ := 1073741824
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv test test-slow bench summary clean
+DATASET     ?= synthetic
+DATA_PRESET ?= quick
+DATA        ?= data/$(DATASET)-$(DATA_PRESET)
+
+.PHONY: help venv test test-slow bench summary data sample-figure clean
 
 help:
 	@echo "make test      fast tests (what CI runs)"
 	@echo "make test-slow the slow tests too"
 	@echo "make bench     time the network's steps per compile mode vs PyTorch -> bench/results/network.json"
 	@echo "make summary   layers, output shapes, parameter shapes"
+	@echo "make data      build the synthetic dataset ($(DATA)/train.h5, test.h5) when missing"
+	@echo "make sample-figure  figures/samples.png: rendered samples with their 2D skeletons"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +46,18 @@ bench: $(STAMP)
 
 summary: $(STAMP)
 	$(SN) summary
+
+# test.h5 is written after train.h5, so its presence means both are complete
+$(DATA)/test.h5: | $(STAMP)
+	$(SN) data --preset $(DATA_PRESET) --out $(DATA)
+
+data: $(DATA)/test.h5
+
+figures/samples.png: $(DATA)/test.h5
+	@mkdir -p figures
+	$(SN) sample-figure --data $(DATA)/train.h5 --out $@
+
+sample-figure: figures/samples.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -60,24 +60,19 @@ def smooth(rng, t, amp, freq=0.3, n=3):
     return amp * out / n * 1.5
 
 
-def keyposes(rng, t, values, hold=(1.5, 3.0)):
-    """Piecewise-constant key values with smoothstep transitions; values(rng) draws one key."""
-    out = np.empty_like(t)
-    t0, cur = 0.0, values(rng)
-    nxt = values(rng)
-    times = []
-    while t0 < t[-1] + 1:
-        times.append((t0, cur, nxt))
-        t0 += rng.uniform(*hold)
-        cur, nxt = nxt, values(rng)
-    for i, (a, v0, v1) in enumerate(times):
-        b = times[i + 1][0] if i + 1 < len(times) else np.inf
-        m = (t >= a) & (t < b)
-        trans = np.clip((t[m] - a) / 0.6, 0, 1)
-        s = trans * trans * (3 - 2 * trans)
-        prev = times[i - 1][2] if i else v0
-        out[m] = prev + (v0 - prev) * s if i else v0
-    return out
+def keyposes(rng, t, values, hold=(1.5, 3.0), blend=0.6):
+    """Key values held for ``hold`` seconds, with ``blend``-second smoothstep transitions;
+    ``values(rng)`` draws one key."""
+    starts, keys = [0.0], [values(rng)]
+    while starts[-1] <= t[-1]:
+        starts.append(starts[-1] + rng.uniform(*hold))
+        keys.append(values(rng))
+    seg = np.searchsorted(starts, t, side="right") - 1
+    k = np.asarray(keys, dtype=np.float64)
+    prev = k[np.maximum(seg - 1, 0)]
+    u = np.clip((t - np.asarray(starts)[seg]) / blend, 0, 1)
+    u = np.where(seg == 0, 1.0, u * u * (3 - 2 * u))
+    return prev + (k[seg] - prev) * u
 
 
 def _base(n):
@@ -108,11 +103,11 @@ def _path(t, rng, speed, stop_prob=0.0):
         go = np.clip(0.5 + smooth(rng, t, 1.5, 0.15), 0, 1)
     s = np.cumsum(go) * v / FPS
     perim = np.pi * (rx + ry)
-    th = 2 * np.pi * s / perim * rng.choice([-1, 1]) + rng.uniform(0, 2 * np.pi)
+    sign = rng.choice([-1, 1])
+    th = 2 * np.pi * s / perim * sign + rng.uniform(0, 2 * np.pi)
     xy = np.stack([rx * np.cos(th), ry * np.sin(th)], -1)
-    d = np.gradient(xy, axis=0)
-    d[np.linalg.norm(d, axis=1) < 1e-9] = d[0] if np.linalg.norm(d[0]) > 0 else [1, 0]
-    yaw = np.unwrap(np.arctan2(d[:, 1], d[:, 0])) - np.pi / 2   # body faces +y at yaw 0
+    tangent = sign * np.stack([-rx * np.sin(th), ry * np.cos(th)], -1)   # defined when standing still
+    yaw = np.unwrap(np.arctan2(tangent[:, 1], tangent[:, 0])) - np.pi / 2   # body faces +y at yaw 0
     return xy, yaw, go
 
 
