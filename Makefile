@@ -16,16 +16,32 @@ export PYTHONUNBUFFERED := 1
 DATASET     ?= synthetic
 DATA_PRESET ?= quick
 DATA        ?= data/$(DATASET)-$(DATA_PRESET)
+PRESET      ?= quick
+RUN         ?= runs/$(PRESET)
+SET         ?=
 
-.PHONY: help venv test test-slow bench summary data sample-figure clean
+EVAL        := $(RUN)/eval
+# name:override pairs; every ablation trains with the preset plus ABLATION_SET and its override
+ABLATIONS    ?= 2layer: lam0:lam=0 raw:pose_embedding=raw random1:pose_embedding=random1 1layer:pose_embedding=1layer
+ABLATION_SET ?= epochs=1 max_batches=60
+
+.PHONY: help all venv test test-slow bench summary data sample-figure pretrain train eval apf tables figures ablations clean
 
 help:
+	@echo "make all       the main job on the embedded default: data, pretrain, train, eval, apf, figures, tables"
 	@echo "make test      fast tests (what CI runs)"
 	@echo "make test-slow the slow tests too"
 	@echo "make bench     time the network's steps per compile mode vs PyTorch -> bench/results/network.json"
 	@echo "make summary   layers, output shapes, parameter shapes"
 	@echo "make data      build the synthetic dataset ($(DATA)/train.h5, test.h5) when missing"
 	@echo "make sample-figure  figures/samples.png: rendered samples with their 2D skeletons"
+	@echo "make pretrain  DconvMP-HML pre-training -> $(RUN)/pretrain (resumes if interrupted)"
+	@echo "make train     StructNet max-margin training -> $(RUN)/train (resumes if interrupted)"
+	@echo "make eval      Max / Avg(A) / Pred / DconvMP-HML on the test set -> $(EVAL)/results.json"
+	@echo "make apf       StructNet-Avg(500)-APF, added to $(EVAL)/results.json"
+	@echo "make figures   Figure 3 and Figure 4 -> figures/"
+	@echo "make tables    tables beside the paper's and the claims -> $(RUN)/tables.md, README results"
+	@echo "make ablations lambda = 0 and the Table 3 pose embeddings -> $(RUN)/ablations/"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +74,44 @@ figures/samples.png: $(DATA)/test.h5
 	$(SN) sample-figure --data $(DATA)/train.h5 --out $@
 
 sample-figure: figures/samples.png
+
+$(RUN)/pretrain/model.h5: $(DATA)/test.h5
+	$(SN) pretrain --preset $(PRESET) --run $(RUN) --resume --set data_dir=$(DATA) $(SET)
+
+pretrain: $(RUN)/pretrain/model.h5
+
+$(RUN)/train/model.h5: $(RUN)/pretrain/model.h5
+	$(SN) train --preset $(PRESET) --run $(RUN) --resume --set data_dir=$(DATA) $(SET)
+
+train: $(RUN)/train/model.h5
+
+$(EVAL)/results.json: $(RUN)/train/model.h5
+	$(SN) eval --run $(RUN)/train --data $(DATA) --out $(EVAL) --pretrained $(RUN)/pretrain/model.h5
+
+eval: $(EVAL)/results.json
+
+$(EVAL)/apf.done: $(EVAL)/results.json
+	$(SN) apf --run $(RUN)/train --data $(DATA) --eval $(EVAL) --A 500
+	@touch $@
+
+apf: $(EVAL)/apf.done
+
+figures: $(EVAL)/results.json figures/samples.png
+	$(SN) figures --run $(RUN)/train --data $(DATA) --eval $(EVAL) --out figures
+
+tables: $(EVAL)/results.json
+	$(SN) tables --eval $(EVAL) --ablations $(RUN)/ablations --embedding $(EVAL)/embedding.json \
+	  --out $(RUN)/tables.md --readme README.md
+
+ablations: $(RUN)/pretrain/model.h5
+	@for a in $(ABLATIONS); do name=$${a%%:*}; over=$${a#*:}; dir=$(RUN)/ablations/$$name; \
+	  if [ ! -f $$dir/eval/results.json ]; then \
+	    $(SN) train --preset $(PRESET) --run $(RUN) --out $$dir --resume \
+	      --set data_dir=$(DATA) $(ABLATION_SET) $$over $(SET) || exit 1; \
+	    $(SN) eval --run $$dir --data $(DATA) --out $$dir/eval || exit 1; \
+	  fi; done
+
+all: data sample-figure pretrain train eval apf figures tables
 
 clean:
 	rm -rf $(VENV) .pytest_cache

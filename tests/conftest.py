@@ -13,3 +13,22 @@ def shared_dir():
     if not os.path.isdir(SHARED):
         pytest.skip("../shared is not beside this checkout")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """The 'tiny' synthetic dataset (120 train, 30 test images), built once per session."""
+    from structnet.synth import build, get_data_preset
+    d = tmp_path_factory.mktemp("tiny-data")
+    cfg = get_data_preset("tiny", workers=1)
+    build(cfg, d / "train.h5", "train", progress=False)
+    build(cfg, d / "test.h5", "test", progress=False)
+    return d
+
+
+def tiny_config(data_dir, **kw):
+    from structnet.config import quick
+    over = {"data_dir": str(data_dir), "batch_size": 8, "n_candidates": 30, "k_most_violated": 3,
+            "epochs": 1, "pretrain_epochs": 1, "max_batches": 4, "ckpt_every": 1}
+    over.update(kw)
+    return quick().override([f"{k}={v}" for k, v in over.items()])

@@ -28,6 +28,40 @@ def build_parser():
     d.add_argument("--seed", type=int)
     d.add_argument("--workers", type=int, help="processes (default: one per core)")
     d.add_argument("--splits", default="train,test")
+    for name, helptext in (("pretrain", "pre-train DconvMP-HML (conv layers for StructNet; Table 1 baseline)"),
+                           ("train", "max-margin training of StructNet (Algorithm 1)")):
+        t = sub.add_parser(name, help=helptext)
+        t.add_argument("--preset", default="quick", help="quick (default) or paper")
+        t.add_argument("--run", required=True, help="run directory (e.g. runs/quick)")
+        t.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
+        t.add_argument("--resume", action="store_true", help="continue from the run's checkpoint if there is one")
+        if name == "train":
+            t.add_argument("--pretrained", help="pre-training model.h5 (default: RUN/pretrain/model.h5)")
+            t.add_argument("--out", help="output directory (default: RUN/train)")
+    e = sub.add_parser("eval", help="StructNet-Max/Avg/Pred and DconvMP-HML on the test set")
+    e.add_argument("--run", required=True, help="training run directory (holds model.h5)")
+    e.add_argument("--data", required=True, help="dataset directory (train.h5, test.h5)")
+    e.add_argument("--out", required=True, help="evaluation directory")
+    e.add_argument("--pretrained", help="pre-training model.h5 (the DconvMP-HML baseline)")
+    a = sub.add_parser("apf", help="StructNet-Avg(A)-APF on the test set (after eval)")
+    a.add_argument("--run", required=True)
+    a.add_argument("--data", required=True)
+    a.add_argument("--eval", required=True, help="evaluation directory of `eval`")
+    a.add_argument("--A", type=int, default=500)
+    a.add_argument("--layers", type=int, default=10)
+    a.add_argument("--particles", type=int, default=200)
+    a.add_argument("--max-images", type=int, default=0)
+    tb = sub.add_parser("tables", help="Markdown tables beside the paper's numbers, and the claims")
+    tb.add_argument("--eval", required=True)
+    tb.add_argument("--ablations", help="directory of ablation runs")
+    tb.add_argument("--embedding", help="embedding.json of `figures`")
+    tb.add_argument("--out", required=True)
+    tb.add_argument("--readme", help="README to update between its results markers")
+    fg = sub.add_parser("figures", help="Figure 3 and Figure 4 as PNG")
+    fg.add_argument("--run", required=True)
+    fg.add_argument("--data", required=True)
+    fg.add_argument("--eval", required=True)
+    fg.add_argument("--out", required=True, help="directory for the PNGs")
     g = sub.add_parser("sample-figure", help="grid of dataset samples with their 2D skeletons")
     g.add_argument("--data", required=True)
     g.add_argument("--out", required=True)
@@ -49,6 +83,54 @@ def _data(args):
     return 0
 
 
+def _train(args):
+    import json
+    from structnet.config import get_preset
+    from structnet.errors import UserError
+    from structnet.train import run_pretrain, run_train
+    cfg = get_preset(args.preset).override(args.set)
+    if args.command == "pretrain":
+        res = run_pretrain(cfg, os.path.join(args.run, "pretrain"), resume=args.resume)
+    else:
+        pre = args.pretrained or os.path.join(args.run, "pretrain", "model.h5")
+        if not os.path.exists(pre):
+            raise UserError(f"{pre}: no pre-trained network; run `make pretrain` first (or pass --pretrained)")
+        res = run_train(cfg, args.out or os.path.join(args.run, "train"), pre, resume=args.resume)
+    print(json.dumps(res))
+    return 0
+
+
+def _evaluate(args):
+    import json
+    if args.command == "eval":
+        from structnet.evaluate import run_eval
+        res = run_eval(args.run, args.data, args.out, args.pretrained)
+        print(json.dumps({k: v["all"] for k, v in res["methods"].items()}))
+    elif args.command == "apf":
+        from structnet.evaluate import run_apf
+        print(json.dumps(run_apf(args.run, args.data, args.eval, args.A, args.layers, args.particles,
+                                 max_images=args.max_images)["all"]))
+    elif args.command == "tables":
+        from structnet.tables import render
+        text = render(args.eval, args.ablations, args.embedding)
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, args.out)
+        if args.readme:
+            from structnet.tables import update_readme
+            update_readme(args.readme, text, args.out)
+        print(text)
+    else:
+        from structnet.figures import figure3, figure4
+        os.makedirs(args.out, exist_ok=True)
+        figure3(os.path.join(args.eval, "results.json"), os.path.join(args.out, "figure3.png"))
+        stats = figure4(os.path.join(args.run, "model.h5"), args.data, os.path.join(args.out, "figure4.png"),
+                        os.path.join(args.eval, "embedding.json"))
+        print(json.dumps(stats))
+    return 0
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     _quiet()
@@ -63,6 +145,10 @@ def main(argv=None):
             return summary.main(args)
         if args.command == "data":
             return _data(args)
+        if args.command in ("pretrain", "train"):
+            return _train(args)
+        if args.command in ("eval", "apf", "tables", "figures"):
+            return _evaluate(args)
         if args.command == "sample-figure":
             from structnet.figures_data import sample_grid
             print(sample_grid(args.data, args.out))

@@ -20,6 +20,12 @@ import numba
 # with the work-queue layer on 2 cores). Respect a user's explicit choice.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
+# Start the threading layer now: parallel kernels loaded from Numba's on-disk cache link
+# against its symbols (allocate_sched, ...), which exist only once it has been launched
+# ("LLVM ERROR: Symbol not found: allocate_sched" otherwise).
+from numba.np.ufunc import parallel as _parallel  # noqa: E402
+
+_parallel._launch_threads()
 import numpy as np
 from numba import types
 from numba.extending import get_cython_function_address

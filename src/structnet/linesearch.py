@@ -1,0 +1,17 @@
+"""Line search over step sizes (Sec. 4, original-code.md ``get_search_steps`` / ``do_opt``)."""
+import numpy as np
+
+
+def step_grid(min_exp=-7, max_exp=2):
+    """10^min_exp, ..., 10^max_exp (the paper's [1e-7, 1e2]: ten steps)."""
+    return np.array([float(f"1e{e}") for e in range(min_exp, max_exp + 1)])
+
+
+def best_step(cost_at, steps):
+    """Evaluate ``cost_at(s)`` for every step; return (best step, list of costs).
+
+    Non-finite costs (a step that overflows) never win; the smallest step wins ties.
+    """
+    costs = [float(cost_at(s)) for s in steps]
+    finite = [c if np.isfinite(c) else np.inf for c in costs]
+    return float(steps[int(np.argmin(finite))]), costs

@@ -1,0 +1,102 @@
+"""Run directories: resolved config, JSON-lines log, atomic HDF5 checkpoints, results JSON.
+
+A run directory holds ``config.json`` (the resolved configuration), ``log.jsonl`` (one
+JSON object per line), ``checkpoint.h5`` (parameters and loop state, rewritten
+atomically) and, at the end, ``model.h5`` and ``results.json``.
+"""
+import json
+import os
+import time
+
+import h5py
+import numpy as np
+
+from structnet.errors import UserError
+
+CKPT_FORMAT = "structnet-checkpoint-1"
+
+
+def write_json(path, obj):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=_jsonable)
+    os.replace(tmp, path)
+
+
+def _jsonable(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+class Log:
+    """Append JSON lines to ``path`` (flushed per line, so a killed run keeps its log)."""
+
+    def __init__(self, path):
+        self.f = open(path, "a")
+
+    def __call__(self, **rec):
+        rec.setdefault("time", time.time())
+        self.f.write(json.dumps(rec, default=_jsonable) + "\n")
+        self.f.flush()
+
+    def close(self):
+        self.f.close()
+
+
+def save_checkpoint(path, params, state, arrays=None):
+    """params: name -> array; state: JSON-able dict; arrays: extra name -> array. Atomic."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = CKPT_FORMAT
+        f.attrs["state"] = json.dumps(state, default=_jsonable)
+        for k, v in params.items():
+            f[f"params/{k}"] = v
+        for k, v in (arrays or {}).items():
+            f[f"arrays/{k}"] = v
+        f.flush()
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path):
+    """-> (params dict, state dict, arrays dict); a bad file is a one-line UserError."""
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no checkpoint to resume from")
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != CKPT_FORMAT:
+                raise UserError(f"{path}: not a structnet checkpoint (format {f.attrs.get('format')!r})")
+            state = json.loads(f.attrs["state"])
+            params = {k: f[f"params/{k}"][()] for k in _names(f, "params")}
+            arrays = {k: f[f"arrays/{k}"][()] for k in _names(f, "arrays")}
+    except UserError:
+        raise
+    except (OSError, KeyError, ValueError) as e:
+        raise UserError(f"{path}: corrupt checkpoint ({e})") from None
+    for k, v in params.items():
+        if not np.all(np.isfinite(v)):
+            raise UserError(f"{path}: parameter {k} contains NaN or inf")
+    return params, state, arrays
+
+
+def _names(f, group):
+    if group not in f:
+        return []
+    out = []
+    f[group].visititems(lambda name, obj: out.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def prepare_run_dir(run_dir, config_dict, resume):
+    """Create the run directory; on resume, check the saved config matches (seed, preset, ...)."""
+    os.makedirs(run_dir, exist_ok=True)
+    cfg_path = os.path.join(run_dir, "config.json")
+    if resume and os.path.exists(cfg_path):
+        with open(cfg_path) as f:
+            saved = json.load(f)
+        diff = sorted(k for k in set(saved) | set(config_dict) if saved.get(k) != config_dict.get(k))
+        if diff:
+            raise UserError(f"{cfg_path}: --resume with a different config ({', '.join(diff)})")
+    write_json(cfg_path, config_dict)
