@@ -6,7 +6,9 @@ and scores), max-margin step with frozen convolutions (conv features once, then 
 FC update), and the full step (convolutions trained). Each measurement runs in a child
 process under the same environment; if ``torch`` is importable, the reference script
 ``../shared/bench/torch_step.py`` runs under that environment too and the JSON gets the
-ratio ours / PyTorch for each step.
+ratio ours / PyTorch for each step. Two more sections: the synthetic data pipeline's
+images per second (poses -> pixels -> HDF5, all cores) and inference scoring (chunked
+GEMM + partial sort) against one plain GEMM of the same size.
 """
 import argparse
 import json
@@ -109,8 +111,32 @@ def _torch(args, env):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def bench_data(workers=0):
+    """Images per second of the whole synthetic pipeline (poses -> pixels -> HDF5)."""
+    from structnet.synth import build, get_data_preset
+    cfg = get_data_preset("quick", subjects_train=("S1",), subactions=(1,), workers=workers)
+    with tempfile.TemporaryDirectory(prefix="structnet-bench-data-") as d:
+        stats = build(cfg, os.path.join(d, "train.h5"), "train", progress=False)
+    return {"images": stats["images"], "seconds": stats["seconds"], "images_per_s": stats["images_per_s"],
+            "workers": workers or os.cpu_count(), "target_images_per_s": 200}
+
+
+def bench_scoring(n_images=4800, n_poses=200000, dim=1024, k=1500, reps=3):
+    """Inference scoring (chunked GEMM + partial sort, top k) against one plain GEMM of the same size."""
+    from structnet.inference import top_k
+    rng = np.random.default_rng(0)
+    img = rng.standard_normal((n_images, dim), dtype=np.float32)
+    poses = rng.standard_normal((n_poses, dim), dtype=np.float32)
+    gemm = _median_time(lambda: img @ poses.T, reps, 1)
+    ours = _median_time(lambda: top_k(img, poses, k), reps, 1)
+    return {"images": n_images, "poses": n_poses, "dim": dim, "k": k, "plain_gemm_s": gemm, "top_k_s": ours,
+            "ratio": ours / gemm}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="structnet bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--sections", default="network,data,scoring",
+                    help="comma-separated: network (the steps per mode), data (synthetic pipeline), scoring")
     ap.add_argument("--modes", default="NUMBA,CVM,C,JAX",
                     help="comma-separated compile modes (JAX is skipped when jax is missing)")
     ap.add_argument("--batch", type=int, default=128)
@@ -134,7 +160,14 @@ def main(argv=None):
               "reps": args.reps, "warmup": args.warmup, "modes": {}}
     import pytensor
     result["pytensor"] = pytensor.__version__
-    modes = [m.strip().upper() for m in args.modes.split(",") if m.strip()]
+    sections = {x.strip() for x in args.sections.split(",")}
+    if "data" in sections:
+        print("[bench] data pipeline ...", file=sys.stderr, flush=True)
+        result["data"] = bench_data()
+    if "scoring" in sections:
+        print("[bench] scoring ...", file=sys.stderr, flush=True)
+        result["scoring"] = bench_scoring()
+    modes = [m.strip().upper() for m in args.modes.split(",") if m.strip()] if "network" in sections else []
     for mode in modes:
         if mode == "JAX":
             try:
@@ -154,8 +187,11 @@ def main(argv=None):
         entry.update({k: warm[k] for k in STEPS})
         result["modes"][mode] = entry
         print(f"[bench] {mode}: {json.dumps(entry)}", file=sys.stderr, flush=True)
-    print("[bench] PyTorch ...", file=sys.stderr, flush=True)
-    result["torch"] = _torch(args, env)
+    if modes:
+        print("[bench] PyTorch ...", file=sys.stderr, flush=True)
+        result["torch"] = _torch(args, env)
+    else:
+        result["torch"] = {"skipped": "network section not run"}
     if all(k in result["torch"] for k in STEPS):
         for mode, entry in result["modes"].items():
             if all(k in entry for k in STEPS):

@@ -40,7 +40,7 @@ def _image_pass(net, ds, chunk=256):
     emb, pred = [], []
     for s in range(0, len(ds), chunk):
         x = ds.preprocess(ds.read_images(np.arange(s, min(s + chunk, len(ds)))))
-        e, g = net._image_outputs(x)
+        e, g = net.image_outputs(x)
         emb.append(e)
         pred.append(P.from_network(g))
     return np.concatenate(emb), np.concatenate(pred)

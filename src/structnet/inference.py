@@ -2,13 +2,14 @@
 
 The pose set is every training pose (the paper's approximation of the pose space). Its
 embeddings are computed once per model and cached in an HDF5 file; scoring streams
-over chunks of it: one matrix product per chunk and a partial sort that keeps each
-image's best ``k`` scores, so a pose set of 1.5 million poses never needs its score
+over chunks of it: one matrix product per chunk and a partial sort (a per-image heap) that
+keeps each image's best ``k`` scores, so a pose set of 1.5 million poses never needs its score
 matrix in memory.
 """
 import os
 
 import h5py
+import numba
 import numpy as np
 
 from structnet.errors import UserError
@@ -35,23 +36,64 @@ def pose_set_embeddings(net, poses_mm, cache_path=None, chunk=65536):
     return out
 
 
-def top_k(image_emb, pose_emb, k, chunk=65536):
-    """Indices (N, k) and scores (N, k) of each image's k best poses, best first."""
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _heap_update(sc, offset, hs, hi, filled):
+    """Push each row's scores into that row's min-heap of its k best (hs, hi: (N, k))."""
+    N, m = sc.shape
+    k = hs.shape[1]
+    for r in numba.prange(N):
+        n = filled[r]
+        for c in range(m):
+            v = sc[r, c]
+            if n < k:                               # heap not full: sift up
+                j = n
+                n += 1
+                while j > 0:
+                    p = (j - 1) // 2
+                    if hs[r, p] <= v:
+                        break
+                    hs[r, j] = hs[r, p]
+                    hi[r, j] = hi[r, p]
+                    j = p
+                hs[r, j] = v
+                hi[r, j] = offset + c
+            elif v > hs[r, 0]:                      # better than the k-th best: replace the root
+                j = 0
+                while True:
+                    a = 2 * j + 1
+                    if a >= k:
+                        break
+                    b = a + 1
+                    if b < k and hs[r, b] < hs[r, a]:
+                        a = b
+                    if hs[r, a] >= v:
+                        break
+                    hs[r, j] = hs[r, a]
+                    hi[r, j] = hi[r, a]
+                    j = a
+                hs[r, j] = v
+                hi[r, j] = offset + c
+        filled[r] = n
+
+
+def top_k(image_emb, pose_emb, k, chunk=16384):
+    """Indices (N, k) and scores (N, k) of each image's k best poses, best first.
+
+    One GEMM per chunk of the pose set; each chunk's scores stream through a per-image
+    min-heap of the k best (a partial sort that touches every score once).
+    """
     N, M = len(image_emb), len(pose_emb)
     if k > M:
         raise UserError(f"asked for the top {k} of a pose set of {M}")
-    best_s = np.full((N, 0), -np.inf, np.float32)
-    best_i = np.zeros((N, 0), np.int64)
+    hs = np.full((N, k), -np.inf, np.float32)
+    hi = np.zeros((N, k), np.int64)
+    filled = np.zeros(N, np.int64)
+    img = np.ascontiguousarray(image_emb, np.float32)
     for s in range(0, M, chunk):
-        sc = image_emb @ pose_emb[s:s + chunk].T                      # one GEMM per chunk
-        kk = min(k, sc.shape[1])
-        part = np.argpartition(-sc, kk - 1, axis=1)[:, :kk]
-        cand_s = np.concatenate([best_s, np.take_along_axis(sc, part, 1)], 1)
-        cand_i = np.concatenate([best_i, part + s], 1)
-        keep = np.argpartition(-cand_s, min(k, cand_s.shape[1]) - 1, axis=1)[:, :k]
-        best_s, best_i = np.take_along_axis(cand_s, keep, 1), np.take_along_axis(cand_i, keep, 1)
-    order = np.argsort(-best_s, axis=1, kind="stable")
-    return np.take_along_axis(best_i, order, 1), np.take_along_axis(best_s, order, 1)
+        sc = img @ np.ascontiguousarray(pose_emb[s:s + chunk], np.float32).T
+        _heap_update(sc, s, hs, hi, filled)
+    order = np.argsort(-hs, axis=1, kind="stable")
+    return np.take_along_axis(hi, order, 1), np.take_along_axis(hs, order, 1)
 
 
 def structnet_max(idx, poses_mm):

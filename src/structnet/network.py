@@ -7,6 +7,7 @@ Layer sizes, initialisation and names follow the authors' cfg (original-code.md)
       h3 = relu(dropout[h1, h2] @ W), h4 = relu(h3 @ W) = f_I(x),  g7 = tanh(h3 @ W) = f_P(x)
     poses (M,51) -> h5 relu -> h6 relu = f_J(y);   score = <f_I(x), f_J(y)>   (Eq. 4)
 """
+import json
 import os
 from collections import OrderedDict
 
@@ -165,7 +166,6 @@ class StructNet:
                 if f.attrs.get("format") != FORMAT:
                     raise UserError(f"{path}: not a structnet parameter file (format attribute"
                                     f" {f.attrs.get('format')!r}, expected {FORMAT!r})")
-                import json
                 cfg = Config.from_dict(json.loads(f.attrs["config"]))
                 if mode:
                     cfg.mode = mode
@@ -199,7 +199,8 @@ class StructNet:
                 self._fns[key] = compile_fn([y], out, mode=self.config.mode)
         return self._fns[key]
 
-    def _image_outputs(self, images):
+    def image_outputs(self, images):
+        """(f_I(x) (N,E), f_P(x) (N,51) network units) in one pass, in chunks of eval_chunk."""
         x = np.asarray(images)
         if x.ndim != 4 or x.shape[1:] != (3, IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"images must be shaped (N, 3, {IMAGE_SIZE}, {IMAGE_SIZE}), got {x.shape}")
@@ -213,7 +214,7 @@ class StructNet:
 
     def image_embedding(self, images):
         """f_I(x): images (N,3,112,112) float32 (as the dataset reader gives them) -> (N,E)."""
-        return self._image_outputs(images)[0]
+        return self.image_outputs(images)[0]
 
     def pose_embedding(self, poses_mm, chunk=65536):
         """f_J(y): poses (M,17,3) root-relative camera frame, mm -> (M,E)."""
@@ -228,4 +229,4 @@ class StructNet:
 
     def predict_pose(self, images):
         """The auxiliary regression f_P(x) (Eq. 10) in mm: (N,17,3) (StructNet-Pred)."""
-        return P.from_network(self._image_outputs(images)[1])
+        return P.from_network(self.image_outputs(images)[1])

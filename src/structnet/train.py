@@ -43,9 +43,6 @@ def n_batches(cfg, n):
 
 
 def _prefetch(items, fn, depth=2):
-    if os.environ.get("SN_NOPREFETCH"):
-        yield from map(fn, items)
-        return
     """Yield fn(item) for items, computed one or two ahead in a thread (numpy/h5py I/O)."""
     q = queue.Queue(depth)
     stop = object()
@@ -146,8 +143,7 @@ def run_pretrain(cfg, run_dir, resume=False):
         save(epoch + 1, 0)
     bar.close()
     elapsed = time.perf_counter() - t0
-    from structnet.runs import save_checkpoint as _save
-    _save(os.path.join(run_dir, "model.h5"), model.values(), {"phase": "pretrain", "done": True})
+    save_checkpoint(os.path.join(run_dir, "model.h5"), model.values(), {"phase": "pretrain", "done": True})
     res = {"phase": "pretrain", "epochs": cfg.pretrain_epochs, "batches_per_epoch": nb, "seconds": elapsed,
            "final": last, "images": len(ds)}
     write_json(os.path.join(run_dir, "results.json"), res)

@@ -1,3 +1,5 @@
+import importlib.util
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -9,7 +11,8 @@ from structnet.backend import compile_fn
 from structnet.ops import corr2d
 from structnet.ops.conv import corr2d_fwd, corr2d_grad_w, corr2d_grad_x
 
-MODES = ["NUMBA", "CVM", "C"]
+MODES = ["NUMBA", "CVM", "C", pytest.param("JAX", marks=pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="jax is not installed"))]
 
 
 def ref_corr(x, w):

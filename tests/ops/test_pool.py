@@ -1,3 +1,5 @@
+import importlib.util
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -26,7 +28,8 @@ def test_sizes_of_the_paper():
         pool_out_size(2)
 
 
-@pytest.mark.parametrize("mode", ["NUMBA", "CVM", "C"])
+@pytest.mark.parametrize("mode", ["NUMBA", "CVM", "C", pytest.param("JAX", marks=pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="jax is not installed"))])
 @pytest.mark.parametrize("shape", [(2, 3, 20, 20), (1, 2, 7, 8), (2, 1, 9, 3)])
 def test_forward_and_grad(mode, shape):
     rng = np.random.default_rng(0)
