@@ -79,8 +79,24 @@ def child(mode, batch, candidates, reps, warmup, seed=0):
         out[name] = _median_time(fn, reps, warmup)
     # compile = building + compiling the graphs + the first calls' JIT, less one steady call
     out["compile_s"] = sum(first[k] - out[k] for k in STEPS)
+    if mode == "CVM":
+        out["full_step_profile"] = profile_full_step(net, x, y, cand, margins, mask)
     out["total_child_s"] = time.perf_counter() - t_import
     return out
+
+
+def profile_full_step(net, x, y, cand, margins, mask, reps=3, top=12):
+    """Where the full step's time goes: PyTensor's per-node profile (CVM), top nodes."""
+    from structnet.steps import StepFunctions
+    prof = StepFunctions(net, from_features=False, profile=True)
+    for _ in range(reps + 1):
+        prof.update([x], y, cand, margins, mask, 0.0)
+    stats = prof._get("update").profile
+    total = sum(stats.apply_time.values())
+    rows = sorted(stats.apply_time.items(), key=lambda kv: -kv[1])[:top]
+    return {"seconds_per_call": total / (reps + 1),
+            "nodes": [{"node": str(node)[:120], "share": t / total, "seconds_per_call": t / (reps + 1)}
+                      for (fg, node), t in rows]}
 
 
 def _run_child(args, mode, cache_root, env):

@@ -45,6 +45,11 @@ def dense_layers(config):
     return layers
 
 
+def image_input(name="images"):
+    """The symbolic image batch: (N, 3, 112, 112) float32, spatial sizes static."""
+    return pt.tensor(name, dtype="float32", shape=(None, 3, IMAGE_SIZE, IMAGE_SIZE))
+
+
 def init_params(config, seed):
     """Gaussian weights, zero biases (original-code.md, "Initialisation"): dict name -> array."""
     rng = np.random.default_rng(seed)
@@ -117,7 +122,8 @@ class StructNet:
         self.config = (config or paper()).validated()
         self.seed = self.config.seed if seed is None else int(seed)
         values = init_params(self.config, self.seed)
-        self.params = OrderedDict((k, pytensor.shared(v, name=k)) for k, v in values.items())
+        # static shapes: constant sizes for every backend (JAX needs them for the split of concat)
+        self.params = OrderedDict((k, pytensor.shared(v, name=k, shape=v.shape)) for k, v in values.items())
         self._fns = {}
 
     # ---------------------------------------------------------------- parameters
@@ -189,7 +195,7 @@ class StructNet:
         if key not in self._fns:
             p = self.params
             if key == "image":
-                x = pt.tensor4("images", dtype="float32")
+                x = image_input()
                 conv = build_conv_features(p, x)
                 head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
                 self._fns[key] = compile_fn([x], [head["h4"], head["g7"]], mode=self.config.mode)

@@ -15,7 +15,7 @@ import pytensor.tensor as pt
 
 from structnet.backend import compile_fn
 from structnet.layers import build_dense, build_dropout
-from structnet.network import CONV_LAYERS, CONV_NAMES, build_conv_features
+from structnet.network import image_input, CONV_LAYERS, CONV_NAMES, build_conv_features
 
 HEADS = (("r1", 6400, 1024, "relu"), ("r2", 1024, 2048, "relu"), ("r3", 2048, 51, "tanh"),
          ("d1", 6400, 1024, "relu"), ("d2", 1024, 2048, "relu"), ("d3", 2048, 1700, "linear"))
@@ -81,7 +81,7 @@ class Pretrainer:
 
     def step(self, images, y, det, mask_r, mask_d, lr):
         if self._step is None:
-            x = pt.tensor4("images", dtype="float32")
+            x = image_input()
             yv, dv = pt.matrix("y", dtype="float32"), pt.matrix("det", dtype="float32")
             mr, md = pt.matrix("mask_r", dtype="float32"), pt.matrix("mask_d", dtype="float32")
             lrv = pt.scalar("lr", dtype="float32")
@@ -102,7 +102,7 @@ class Pretrainer:
     def predict(self, images):
         """Regression output (N,51) in network units, dropout off (the DconvMP-HML baseline)."""
         if self._predict is None:
-            x = pt.tensor4("images", dtype="float32")
+            x = image_input()
             conv = build_conv_features(self.params, x)
             r, _ = build_heads(self.params, conv["pool3_flat"])
             self._predict = compile_fn([x], r, mode=self.config.mode)

@@ -13,7 +13,7 @@ from pytensor.graph.replace import graph_replace
 
 from structnet.backend import compile_fn
 from structnet.cost import build_maxmargin_cost
-from structnet.network import build_conv_features, build_image_head, build_pose_embedding
+from structnet.network import image_input, build_conv_features, build_image_head, build_pose_embedding
 
 OUTPUTS = ("cost", "hinge", "aux", "reg", "violated")
 
@@ -22,7 +22,7 @@ def _inputs(from_features):
     if from_features:
         x = [pt.matrix("pool2", dtype="float32"), pt.matrix("pool3", dtype="float32")]
     else:
-        x = [pt.tensor4("images", dtype="float32")]
+        x = [image_input()]
     return x, pt.matrix("y", dtype="float32"), pt.matrix("cand", dtype="float32"), \
         pt.matrix("margins", dtype="float32")
 
@@ -51,8 +51,9 @@ class StepFunctions:
     (name -> float), default 1 (plain SGD).
     """
 
-    def __init__(self, net, from_features=True, eps=None):
+    def __init__(self, net, from_features=True, eps=None, profile=False):
         self.net = net
+        self.profile = profile
         self.from_features = from_features
         self.names = net.trainable_names(include_conv=not from_features)
         self.eps = eps or {n: 1.0 for n in self.names}
@@ -66,7 +67,7 @@ class StepFunctions:
         ins = xs + [y, cand, margins]
         params = [p[n] for n in self.names]
         if key == "features":
-            img = pt.tensor4("images", dtype="float32")
+            img = image_input()
             conv = build_conv_features(p, img)
             fn = compile_fn([img], [conv["pool2_flat"], conv["pool3_flat"]], mode=mode)
         elif key == "update":      # dropout on: gradient and SGD update with step s
@@ -74,7 +75,8 @@ class StepFunctions:
             out = _cost(net, xs, y, cand, margins, mask)
             grads = pytensor.grad(out["cost"], params)
             upd = [(v, v - (s * np.float32(self.eps[n])) * g) for n, v, g in zip(self.names, params, grads)]
-            fn = compile_fn(ins + [mask, s], [out[k] for k in OUTPUTS], mode=mode, updates=upd)
+            fn = compile_fn(ins + [mask, s], [out[k] for k in OUTPUTS], mode=mode, updates=upd,
+                            profile=self.profile)
         elif key == "grad":        # dropout off: cost and gradient into shared buffers
             out = _cost(net, xs, y, cand, margins, None)
             grads = pytensor.grad(out["cost"], params)
@@ -91,7 +93,7 @@ class StepFunctions:
             cost = graph_replace(out["cost"], moved, strict=False)
             fn = compile_fn(ins + [s], cost, mode=mode)
         elif key == "forward":     # scores of a batch against candidates, dropout off
-            img, cand_ = pt.tensor4("images", dtype="float32"), pt.matrix("cand", dtype="float32")
+            img, cand_ = image_input(), pt.matrix("cand", dtype="float32")
             conv = build_conv_features(p, img)
             head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
             fj = build_pose_embedding(p, cand_, net.config.pose_embedding)

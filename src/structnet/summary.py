@@ -9,7 +9,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from structnet.network import IMAGE_SIZE, StructNet, build_conv_features, build_image_head, \
+from structnet.network import image_input, IMAGE_SIZE, StructNet, build_conv_features, build_image_head, \
     build_pose_embedding, dense_layers
 
 OPS = {"conv1": "conv 9x9, relu", "pool1": "max 3x3/2", "conv2": "conv 5x5, relu", "pool2": "max 3x3/2",
@@ -21,7 +21,7 @@ OPS = {"conv1": "conv 9x9, relu", "pool1": "max 3x3/2", "conv2": "conv 5x5, relu
 def summarize(net):
     """List of {name, op, output (per sample), params {W, b}} in network order."""
     p = net.params
-    x = pt.tensor4("images", dtype="float32")
+    x = image_input()
     y = pt.matrix("poses", dtype="float32")
     conv = build_conv_features(p, x)
     head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])

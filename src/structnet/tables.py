@@ -38,8 +38,8 @@ def table1(res, paper):
     cols = t1["columns"][:-1]
     head = "| method | source | " + " | ".join(cols) + " | All (6 actions) | All (every action) |"
     lines = [head, "|" + "---|" * (len(cols) + 4)]
-    names = list(res["methods"])
-    for name in names + [n for n in t1["rows"] if n not in names]:
+    names = list(t1["rows"]) + [n for n in res["methods"] if n not in t1["rows"]]
+    for name in names:
         m = res["methods"].get(name)
         if m:
             ours = [m["per_action"].get(cmap[c]) for c in cols]

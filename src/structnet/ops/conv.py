@@ -259,6 +259,11 @@ static int structnet_corr2d(int mode, PyArrayObject *a_in, PyArrayObject *b_in, 
 """
 
 
+def _dim(a, f):
+    """Static size f(a...) when every size in a is known, else None."""
+    return None if any(x is None for x in a) else f(*a)
+
+
 def _as_f32_4d(v, what):
     v = pt.as_tensor_variable(v)
     if v.ndim != 4 or v.dtype != "float32":
@@ -296,7 +301,9 @@ class Corr2d(_Corr2dBase):
 
     def make_node(self, x, w):
         x, w = _as_f32_4d(x, "x"), _as_f32_4d(w, "w")
-        return Apply(self, [x, w], [pt.tensor(dtype="float32", shape=(None,) * 4)])
+        (C, N, H, W), (O, _, k, _) = x.type.shape, w.type.shape
+        shape = (O, N, _dim((H, k), lambda h, k: h - k + 1), _dim((W, k), lambda h, k: h - k + 1))
+        return Apply(self, [x, w], [pt.tensor(dtype="float32", shape=shape)])
 
     def infer_shape(self, fgraph, node, shapes):
         (C, N, H, W), (O, _, k, _) = shapes
@@ -315,7 +322,9 @@ class Corr2dGradW(_Corr2dBase):
 
     def make_node(self, x, gz):
         x, gz = _as_f32_4d(x, "x"), _as_f32_4d(gz, "gz")
-        return Apply(self, [x, gz], [pt.tensor(dtype="float32", shape=(None,) * 4)])
+        (C, N, H, W), (O, _, Ho, _) = x.type.shape, gz.type.shape
+        k = _dim((H, Ho), lambda h, o: h - o + 1)
+        return Apply(self, [x, gz], [pt.tensor(dtype="float32", shape=(O, C, k, k))])
 
     def infer_shape(self, fgraph, node, shapes):
         (C, N, H, W), (O, _, Ho, _) = shapes
@@ -330,7 +339,9 @@ class Corr2dGradX(_Corr2dBase):
 
     def make_node(self, w, gz):
         w, gz = _as_f32_4d(w, "w"), _as_f32_4d(gz, "gz")
-        return Apply(self, [w, gz], [pt.tensor(dtype="float32", shape=(None,) * 4)])
+        (O, C, k, _), (_, N, Ho, Wo) = w.type.shape, gz.type.shape
+        shape = (C, N, _dim((Ho, k), lambda o, k: o + k - 1), _dim((Wo, k), lambda o, k: o + k - 1))
+        return Apply(self, [w, gz], [pt.tensor(dtype="float32", shape=shape)])
 
     def infer_shape(self, fgraph, node, shapes):
         (O, C, k, _), (_, N, Ho, Wo) = shapes

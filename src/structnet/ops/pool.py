@@ -169,7 +169,9 @@ class MaxPool(_PoolBase):
         x = pt.as_tensor_variable(x)
         if x.ndim != 4 or x.dtype != "float32":
             raise TypeError(f"MaxPool takes a 4-D float32 tensor, got {x.type}")
-        return Apply(self, [x], [pt.tensor(dtype="float32", shape=(None,) * 4)])
+        A, B, H, W = x.type.shape
+        shape = (A, B, None if H is None else H // 2, None if W is None else W // 2)
+        return Apply(self, [x], [pt.tensor(dtype="float32", shape=shape)])
 
     def infer_shape(self, fgraph, node, shapes):
         (A, B, H, W), = shapes
