@@ -201,6 +201,8 @@ def main(argv=None):
             continue
         entry = {"cold_compile_s": cold["compile_s"], "warm_compile_s": warm["compile_s"]}
         entry.update({k: warm[k] for k in STEPS})
+        if "full_step_profile" in warm:
+            entry["full_step_profile"] = warm["full_step_profile"]
         result["modes"][mode] = entry
         print(f"[bench] {mode}: {json.dumps(entry)}", file=sys.stderr, flush=True)
     if modes:

@@ -74,7 +74,9 @@ class StepFunctions:
             mask, s = pt.matrix("mask", dtype="float32"), pt.scalar("step", dtype="float32")
             out = _cost(net, xs, y, cand, margins, mask)
             grads = pytensor.grad(out["cost"], params)
-            upd = [(v, v - (s * np.float32(self.eps[n])) * g) for n, v, g in zip(self.names, params, grads)]
+            # the cast keeps parameters float32 where a backend computes in float64 (JAX with x64)
+            upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
+                   for n, v, g in zip(self.names, params, grads)]
             fn = compile_fn(ins + [mask, s], [out[k] for k in OUTPUTS], mode=mode, updates=upd,
                             profile=self.profile)
         elif key == "grad":        # dropout off: cost and gradient into shared buffers
@@ -111,7 +113,8 @@ class StepFunctions:
 
     # numpy in, numpy out ---------------------------------------------------------
     def features(self, images):
-        return self._get("features")(images)
+        # float32 whatever the backend computed in (JAX runs with 64-bit types enabled)
+        return [np.asarray(a, np.float32) for a in self._get("features")(images)]
 
     def update(self, xs, y, cand, margins, mask, step):
         r = self._get("update")(*xs, y, cand, margins, mask, np.float32(step))

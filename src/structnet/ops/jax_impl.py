@@ -1,4 +1,7 @@
-"""JAX implementations of structnet's Ops (imported when the compile mode is JAX)."""
+"""JAX implementations of structnet's Ops (imported when the compile mode is JAX).
+
+PyTensor runs JAX with 64-bit types enabled, so a cotangent can arrive as float64; the
+gradients cast it to the forward's dtype before ``jax.vjp``."""
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -11,10 +14,12 @@ _DN = ("CNHW", "OIHW", "CNHW")
 
 
 def _corr(x, w):
-    return lax.conv_general_dilated(x, w, (1, 1), "VALID", dimension_numbers=_DN)
+    f32 = jnp.float32
+    return lax.conv_general_dilated(x.astype(f32), w.astype(f32), (1, 1), "VALID", dimension_numbers=_DN)
 
 
 def _pool(x):
+    x = x.astype(jnp.float32)
     H, W = x.shape[2], x.shape[3]
     ph = (-(-(H - SIZE) // STRIDE)) * STRIDE + SIZE - H
     pw = (-(-(W - SIZE) // STRIDE)) * STRIDE + SIZE - W
@@ -31,8 +36,8 @@ def _jax_corr2d(op, **kwargs):
 def _jax_corr2d_grad_w(op, **kwargs):
     def grad_w(x, gz):
         k = x.shape[2] - gz.shape[2] + 1
-        w0 = jnp.zeros((gz.shape[0], x.shape[0], k, k), x.dtype)
-        return jax.vjp(lambda w: _corr(x, w), w0)[1](gz)[0]
+        w0 = jnp.zeros((gz.shape[0], x.shape[0], k, k), jnp.float32)
+        return jax.vjp(lambda w: _corr(x, w), w0)[1](gz.astype(jnp.float32))[0]
     return grad_w
 
 
@@ -40,8 +45,8 @@ def _jax_corr2d_grad_w(op, **kwargs):
 def _jax_corr2d_grad_x(op, **kwargs):
     def grad_x(w, gz):
         k = w.shape[2]
-        x0 = jnp.zeros((w.shape[1], gz.shape[1], gz.shape[2] + k - 1, gz.shape[3] + k - 1), w.dtype)
-        return jax.vjp(lambda x: _corr(x, w), x0)[1](gz)[0]
+        x0 = jnp.zeros((w.shape[1], gz.shape[1], gz.shape[2] + k - 1, gz.shape[3] + k - 1), jnp.float32)
+        return jax.vjp(lambda x: _corr(x, w), x0)[1](gz.astype(jnp.float32))[0]
     return grad_x
 
 
@@ -53,5 +58,5 @@ def _jax_maxpool(op, **kwargs):
 @jax_funcify.register(MaxPoolGrad)
 def _jax_maxpool_grad(op, **kwargs):
     def grad(x, gz):
-        return jax.vjp(_pool, x)[1](gz)[0]
+        return jax.vjp(_pool, x.astype(jnp.float32))[1](gz.astype(jnp.float32))[0]
     return grad
