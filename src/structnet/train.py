@@ -37,6 +37,12 @@ def epoch_order(seed, phase, epoch, n):
     return np.random.default_rng([seed, PHASES[phase], epoch, 10 ** 6]).permutation(n)
 
 
+def epoch_batches(cfg, phase, epoch, n, nb, first):
+    """[(epoch, batch, sorted sample indices)] for batches first..nb-1 of an epoch."""
+    order = epoch_order(cfg.seed, phase, epoch, n)
+    return [(epoch, b, np.sort(order[b * cfg.batch_size:(b + 1) * cfg.batch_size])) for b in range(first, nb)]
+
+
 def n_batches(cfg, n):
     nb = n // cfg.batch_size           # whole batches only, as the authors' data provider
     return min(nb, cfg.max_batches) if cfg.max_batches else nb
@@ -126,9 +132,7 @@ def run_pretrain(cfg, run_dir, resume=False):
     bar = _progress(cfg.pretrain_epochs * nb, start_epoch * nb + start_batch, "pretrain")
     last = {}
     for epoch in range(start_epoch, cfg.pretrain_epochs):
-        order = epoch_order(cfg.seed, "pretrain", epoch, len(ds))
-        first = start_batch if epoch == start_epoch else 0
-        items = [(epoch, b, np.sort(order[b * cfg.batch_size:(b + 1) * cfg.batch_size])) for b in range(first, nb)]
+        items = epoch_batches(cfg, "pretrain", epoch, len(ds), nb, start_batch if epoch == start_epoch else 0)
         for epoch_, b, x, y, det, mr, md in _prefetch(items, load):
             tb = time.perf_counter()
             out = model.step(x, y, det, mr, md, cfg.pretrain_lr)
@@ -204,9 +208,7 @@ def run_train(cfg, run_dir, pretrained=None, resume=False):
     bar = _progress(cfg.epochs * nb, start_epoch * nb + start_batch, "train")
     last = {}
     for epoch in range(start_epoch, cfg.epochs):
-        order = epoch_order(cfg.seed, "train", epoch, len(ds))
-        first = start_batch if epoch == start_epoch else 0
-        items = [(epoch, b, np.sort(order[b * cfg.batch_size:(b + 1) * cfg.batch_size])) for b in range(first, nb)]
+        items = epoch_batches(cfg, "train", epoch, len(ds), nb, start_batch if epoch == start_epoch else 0)
         for _, b, x, y, cand_idx, mask in _prefetch(items, load):
             tb = time.perf_counter()
             cand_idx = np.concatenate([cand_idx, ws.most_frequent(cfg.k_most_violated)])
