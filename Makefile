@@ -15,9 +15,29 @@ export PYTHONUNBUFFERED := 1
 
 DATASET     ?= synthetic
 DATA_PRESET ?= quick
+# Human3.6M (DATASET=h36m): H36M_ROOT = the release (S1/ ... metadata.xml) or h36m-fetch's tree;
+# H36M_EVERY = keep every n-th frame (1 = all, as the paper); H36M_ACTIONS = all or a comma list;
+# H36M_NPZ = VideoPose3D's data_3d_h36m.npz, a larger pose set for eval and APF (optional)
+H36M_ROOT    ?=
+H36M_EVERY   ?= 1
+H36M_ACTIONS ?= all
+H36M_NPZ     ?=
+ifeq ($(filter $(DATASET),synthetic h36m),)
+$(error DATASET=$(DATASET): choose synthetic (the default) or h36m)
+endif
+ifeq ($(DATASET),h36m)
+DATA        ?= data/h36m-every$(H36M_EVERY)$(if $(filter all,$(H36M_ACTIONS)),,-$(subst $(comma),_,$(H36M_ACTIONS)))
+DATA_CMD     = $(SN) data --dataset h36m --root "$(H36M_ROOT)" --out $(DATA) --every $(H36M_EVERY) \
+               --actions $(H36M_ACTIONS) $(if $(H36M_NPZ),--npz "$(H36M_NPZ)")
+POSE_SET    ?= $(if $(H36M_NPZ),$(DATA)/poses.h5)
+else
 DATA        ?= data/$(DATASET)-$(DATA_PRESET)
+DATA_CMD     = $(SN) data --preset $(DATA_PRESET) --out $(DATA)
+POSE_SET    ?=
+endif
+comma       := ,
 PRESET      ?= quick
-RUN         ?= runs/$(PRESET)
+RUN         ?= runs/$(if $(filter h36m,$(DATASET)),h36m-)$(PRESET)
 SET         ?=
 
 EVAL        := $(RUN)/eval
@@ -25,15 +45,17 @@ EVAL        := $(RUN)/eval
 ABLATIONS    ?= 2layer: lam0:lam=0 raw:pose_embedding=raw random1:pose_embedding=random1 1layer:pose_embedding=1layer
 ABLATION_SET ?= epochs=1 max_batches=60
 
-.PHONY: help all venv test test-slow bench summary data sample-figure pretrain train eval apf tables figures ablations clean
+.PHONY: help all venv test test-slow bench bench-h36m summary data sample-figure pretrain train eval apf tables figures ablations clean
 
 help:
 	@echo "make all       the main job on the embedded default: data, pretrain, train, eval, apf, figures, tables"
 	@echo "make test      fast tests (what CI runs)"
 	@echo "make test-slow the slow tests too"
 	@echo "make bench     time the network's steps per compile mode vs PyTorch -> bench/results/network.json"
+	@echo "make bench-h36m  Human3.6M extraction speed and disk use -> bench/results/h36m_extract.json"
 	@echo "make summary   layers, output shapes, parameter shapes"
-	@echo "make data      build the synthetic dataset ($(DATA)/train.h5, test.h5) when missing"
+	@echo "make data      build the dataset ($(DATA)/train.h5, test.h5) when missing: synthetic, or"
+	@echo "               DATASET=h36m H36M_ROOT=/path/to/h36m: extract Human3.6M (resumable; see README)"
 	@echo "make sample-figure  figures/samples.png: rendered samples with their 2D skeletons"
 	@echo "make pretrain  DconvMP-HML pre-training -> $(RUN)/pretrain (resumes if interrupted)"
 	@echo "make train     StructNet max-margin training -> $(RUN)/train (resumes if interrupted)"
@@ -60,12 +82,18 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(SN) bench --out bench/results/network.json
 
+bench-h36m: $(STAMP)
+	$(SN) bench --sections h36m --out bench/results/h36m_extract.json --readme README.md
+
 summary: $(STAMP)
 	$(SN) summary
 
 # test.h5 is written after train.h5, so its presence means both are complete
 $(DATA)/test.h5: | $(STAMP)
-	$(SN) data --preset $(DATA_PRESET) --out $(DATA)
+ifeq ($(DATASET),h36m)
+	@test -n "$(H36M_ROOT)" || { echo "make data DATASET=h36m needs H36M_ROOT=/path/to/human3.6m (the release or h36m-fetch's tree)"; exit 2; }
+endif
+	$(DATA_CMD)
 
 data: $(DATA)/test.h5
 
@@ -86,12 +114,13 @@ $(RUN)/train/model.h5: $(RUN)/pretrain/model.h5
 train: $(RUN)/train/model.h5
 
 $(EVAL)/results.json: $(RUN)/train/model.h5
-	$(SN) eval --run $(RUN)/train --data $(DATA) --out $(EVAL) --pretrained $(RUN)/pretrain/model.h5
+	$(SN) eval --run $(RUN)/train --data $(DATA) --out $(EVAL) --pretrained $(RUN)/pretrain/model.h5 \
+	  $(if $(POSE_SET),--pose-set $(POSE_SET))
 
 eval: $(EVAL)/results.json
 
 $(EVAL)/apf.done: $(EVAL)/results.json
-	$(SN) apf --run $(RUN)/train --data $(DATA) --eval $(EVAL) --A 500
+	$(SN) apf --run $(RUN)/train --data $(DATA) --eval $(EVAL) --A 500 $(if $(POSE_SET),--pose-set $(POSE_SET))
 	@touch $@
 
 apf: $(EVAL)/apf.done

@@ -49,3 +49,26 @@ def test_user_errors_are_one_line(tmp_path):
         r = subprocess.run([sys.executable, "-m", "structnet", *args], env=env, capture_output=True, text=True)
         assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_h36m_pipeline(tmp_path):
+    """Human3.6M as a user has it (official layout + VideoPose3D npz, fixtures) -> train -> eval -> APF."""
+    from structnet.h36m import fixtures as h36m_fixtures
+    root, d, run = tmp_path / "h36m", str(tmp_path / "data"), str(tmp_path / "run")
+    h36m_fixtures.official_tree(str(root))
+    h36m_fixtures.write_videopose3d_npz(str(tmp_path / "data_3d_h36m.npz"))
+    out = json.loads(_run("data", "--dataset", "h36m", "--root", str(root), "--out", d, "--workers", "2",
+                          "--npz", str(tmp_path / "data_3d_h36m.npz"), cwd=tmp_path).splitlines()[-1])
+    assert out["splits"]["train"]["images"] == 13 and out["splits"]["test"]["images"] == 4 and out["problems"] == 6
+    small = ["batch_size=4", "n_candidates=8", "k_most_violated=2", "max_batches=2", f"data_dir={d}",
+             "epochs=1", "pretrain_epochs=1"]
+    _run("pretrain", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path)
+    _run("train", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path)
+    ev = os.path.join(run, "eval")
+    poses = os.path.join(d, "poses.h5")
+    _run("eval", "--run", os.path.join(run, "train"), "--data", d, "--out", ev, "--pose-set", poses, cwd=tmp_path)
+    _run("apf", "--run", os.path.join(run, "train"), "--data", d, "--eval", ev, "--A", "20", "--layers", "2",
+         "--particles", "20", cwd=tmp_path)
+    res = json.load(open(os.path.join(ev, "results.json")))
+    assert res["pose_set"] > 13 and res["pose_set_file"] == poses and res["test_images"] == 4
+    assert res["methods"]["StructNet-Avg(20)-APF"]["all"][0] > 0

@@ -20,14 +20,25 @@ def build_parser():
     s.add_argument("--preset", default="paper")
     s.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config overrides")
     sub.add_parser("bench", help="time the network's steps per compile mode (and PyTorch)", add_help=False)
-    d = sub.add_parser("data", help="build the synthetic dataset (train.h5, test.h5)")
-    d.add_argument("--preset", default="quick", help="quick (default), full or tiny")
+    d = sub.add_parser("data", help="build the dataset (train.h5, test.h5): synthetic, or extract Human3.6M")
+    d.add_argument("--dataset", choices=["synthetic", "h36m"], default="synthetic",
+                   help="synthetic (the embedded default) or h36m (extract a user's Human3.6M)")
     d.add_argument("--out", required=True, help="directory for train.h5 and test.h5")
-    d.add_argument("--source", choices=["synthetic", "bvh"], help="poses: procedural (default) or BVH")
-    d.add_argument("--bvh-dir", help="directory of .bvh files (with --source bvh)")
-    d.add_argument("--seed", type=int)
     d.add_argument("--workers", type=int, help="processes (default: one per core)")
     d.add_argument("--splits", default="train,test")
+    d.add_argument("--preset", default="quick", help="synthetic: quick (default), full or tiny")
+    d.add_argument("--source", choices=["synthetic", "bvh"], help="synthetic: procedural poses (default) or BVH")
+    d.add_argument("--bvh-dir", help="synthetic: directory of .bvh files (with --source bvh)")
+    d.add_argument("--seed", type=int)
+    d.add_argument("--root", help="h36m: the official release (S1/ ... metadata.xml) or h36m-fetch's tree")
+    d.add_argument("--layout", default="auto", choices=["auto", "official", "fetch"], help="h36m: which layout")
+    d.add_argument("--every", type=int, default=1, help="h36m: keep every n-th frame (default 1: all, as the paper)")
+    d.add_argument("--actions", default="all", help="h36m: comma-separated actions (any spelling), default all 15")
+    d.add_argument("--npz", help="h36m: VideoPose3D data_3d_h36m.npz -> OUT/poses.h5, a pose set for eval and APF")
+    d.add_argument("--keep-work", action="store_true", help="h36m: keep the per-sequence shards after merging")
+    d.add_argument("--retry-failed", action="store_true", help="h36m: redo sequences that failed before")
+    d.add_argument("--include-known-corrupt", action="store_true",
+                   help="h36m: also try S11 Directions.54138969 (corrupt in the release)")
     for name, helptext in (("pretrain", "pre-train DconvMP-HML (conv layers for StructNet; Table 1 baseline)"),
                            ("train", "max-margin training of StructNet (Algorithm 1)")):
         t = sub.add_parser(name, help=helptext)
@@ -43,6 +54,7 @@ def build_parser():
     e.add_argument("--data", required=True, help="dataset directory (train.h5, test.h5)")
     e.add_argument("--out", required=True, help="evaluation directory")
     e.add_argument("--pretrained", help="pre-training model.h5 (the DconvMP-HML baseline)")
+    e.add_argument("--pose-set", help="pose file (data --npz) or dataset file to search; default DATA/train.h5")
     a = sub.add_parser("apf", help="StructNet-Avg(A)-APF on the test set (after eval)")
     a.add_argument("--run", required=True)
     a.add_argument("--data", required=True)
@@ -51,6 +63,7 @@ def build_parser():
     a.add_argument("--layers", type=int, default=10)
     a.add_argument("--particles", type=int, default=200)
     a.add_argument("--max-images", type=int, default=0)
+    a.add_argument("--pose-set", help="the pose set eval used (default DATA/train.h5)")
     tb = sub.add_parser("tables", help="Markdown tables beside the paper's numbers, and the claims")
     tb.add_argument("--eval", required=True)
     tb.add_argument("--ablations", help="directory of ablation runs")
@@ -70,6 +83,8 @@ def build_parser():
 
 def _data(args):
     import json
+    if args.dataset == "h36m":
+        return _data_h36m(args)
     from structnet.synth import build, get_data_preset
     cfg = get_data_preset(args.preset, source=args.source, bvh_dir=args.bvh_dir, seed=args.seed,
                           workers=args.workers)
@@ -80,6 +95,36 @@ def _data(args):
             raise UserError(f"unknown split {split!r}: train or test")
         stats = build(cfg, os.path.join(args.out, f"{split}.h5"), split)
         print(json.dumps({"split": split, **stats}))
+    return 0
+
+
+def _data_h36m(args):
+    import json
+    from structnet.errors import UserError
+    from structnet.h36m import names
+    from structnet.h36m.extract import ExtractConfig, extract
+    try:
+        actions = names.parse_actions(args.actions)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    os.makedirs(args.out, exist_ok=True)
+    if args.npz:
+        from structnet.h36m.npz import convert
+        print(json.dumps(convert(args.npz, os.path.join(args.out, "poses.h5"), actions=actions, every=args.every)))
+        if not args.root:
+            return 0
+    if not args.root:
+        raise UserError("--dataset h36m needs --root (H36M_ROOT=...): the release or h36m-fetch directory")
+    cfg = ExtractConfig(root=args.root, layout=args.layout, every=args.every, actions=actions,
+                        workers=args.workers or 0, keep_work=args.keep_work, retry_failed=args.retry_failed,
+                        skip_known_corrupt=not args.include_known_corrupt)
+    summary = extract(cfg, args.out, splits)
+    problems = summary.pop("problems")
+    for p in problems:
+        print(f"h36m problem: {p['unit']}: {p['problem']}", file=sys.stderr)
+    print(json.dumps({**summary, "problems": len(problems),
+                      "report": os.path.join(args.out, "extraction.json")}))
     return 0
 
 
@@ -104,12 +149,12 @@ def _evaluate(args):
     import json
     if args.command == "eval":
         from structnet.evaluate import run_eval
-        res = run_eval(args.run, args.data, args.out, args.pretrained)
+        res = run_eval(args.run, args.data, args.out, args.pretrained, pose_set=args.pose_set)
         print(json.dumps({k: v["all"] for k, v in res["methods"].items()}))
     elif args.command == "apf":
         from structnet.evaluate import run_apf
         print(json.dumps(run_apf(args.run, args.data, args.eval, args.A, args.layers, args.particles,
-                                 max_images=args.max_images)["all"]))
+                                 max_images=args.max_images, pose_set=args.pose_set)["all"]))
     elif args.command == "tables":
         from structnet.tables import render
         text = render(args.eval, args.ablations, args.embedding)

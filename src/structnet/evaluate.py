@@ -57,15 +57,24 @@ def dconvmp_predict(pretrain_model, cfg, ds, chunk=256):
     return np.concatenate(out)
 
 
-def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=None):
-    """Evaluate run_dir/model.h5 on data_dir/test.h5 with the training poses as pose set."""
+def _pose_set(data_dir, pose_set, train):
+    """The pose set searched at inference (root-relative mm): the training poses, or a pose file."""
+    if not pose_set:
+        return train.root_relative(), os.path.join(data_dir, "train.h5")
+    from structnet.h36m.npz import load_pose_set
+    return load_pose_set(pose_set), pose_set
+
+
+def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=None, pose_set=None):
+    """Evaluate run_dir/model.h5 on data_dir/test.h5 with the training poses (or the pose
+    file ``pose_set``) as pose set."""
     t0 = time.perf_counter()
     model_path = os.path.join(run_dir, "model.h5")
     net = StructNet.load(model_path, mode=mode)
     test, train = Dataset(os.path.join(data_dir, "test.h5")), Dataset(os.path.join(data_dir, "train.h5"))
     os.makedirs(out_dir, exist_ok=True)
     gt = test.root_relative()
-    poseset = train.root_relative()
+    poseset, poseset_path = _pose_set(data_dir, pose_set, train)
     k = min(max(max(avg), max(SWEEP_A)), len(poseset))
     t_img = time.perf_counter()
     img_emb, pred_aux = _image_pass(net, test)
@@ -86,7 +95,7 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     sweep = {A: metrics.mpjpe(structnet_avg(idx, poseset, A), gt) for A in SWEEP_A if A <= k}
     # how well image and pose embeddings align on the training images (Sec. 6: 97% within 30 mm)
     np.savez(os.path.join(out_dir, "topk.npz"), idx=idx[:, :max(avg)], scores=scores[:, :max(avg)])
-    out = {"model": model_path, "data": data_dir, "test_images": len(test), "pose_set": len(poseset),
+    out = {"model": model_path, "data": data_dir, "test_images": len(test), "pose_set": len(poseset), "pose_set_file": poseset_path,
            "actions": test.actions, "methods": results, "avg_sweep": sweep,
            "seconds": {"image_pass": t_pose - t_img, "pose_set_embeddings": t_score - t_pose,
                        "scoring_top_k": t_done - t_score, "total": time.perf_counter() - t0}}
@@ -94,7 +103,7 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     return out
 
 
-def run_apf(run_dir, data_dir, eval_dir, A=500, layers=10, particles=200, seed=0, max_images=0):
+def run_apf(run_dir, data_dir, eval_dir, A=500, layers=10, particles=200, seed=0, max_images=0, pose_set=None):
     """StructNet-Avg(A)-APF for the test set; adds the method to eval_dir/results.json."""
     import json
     from structnet import apf
@@ -107,7 +116,11 @@ def run_apf(run_dir, data_dir, eval_dir, A=500, layers=10, particles=200, seed=0
     if A > topk.shape[1]:
         raise UserError(f"APF on Avg({A}) needs the top {A}; eval kept {topk.shape[1]}")
     test, train = Dataset(os.path.join(data_dir, "test.h5")), Dataset(os.path.join(data_dir, "train.h5"))
-    gt, poseset = test.root_relative(), train.root_relative()
+    gt = test.root_relative()
+    poseset, poseset_path = _pose_set(data_dir, pose_set or res.get("pose_set_file"), train)
+    if len(poseset) != res["pose_set"]:
+        raise UserError(f"{poseset_path}: {len(poseset)} poses, but eval searched {res['pose_set']}; "
+                        "pass the pose set eval used (--pose-set)")
     n = len(test) if not max_images else min(max_images, len(test))
     rng = np.random.default_rng(seed)
     out = np.empty((n, 17, 3))

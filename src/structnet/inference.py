@@ -16,12 +16,16 @@ from structnet.errors import UserError
 
 
 def pose_set_embeddings(net, poses_mm, cache_path=None, chunk=65536):
-    """(M, E) float32 embeddings of the pose set, read from / written to ``cache_path``."""
+    """(M, E) float32 embeddings of the pose set, read from / written to ``cache_path``.
+
+    The cache is keyed by a fingerprint of the poses: another pose set recomputes it."""
+    import hashlib
     M = len(poses_mm)
+    key = hashlib.sha1(np.ascontiguousarray(poses_mm, np.float32).tobytes()).hexdigest()
     if cache_path and os.path.exists(cache_path):
         try:
             with h5py.File(cache_path, "r") as f:
-                if f["embeddings"].shape == (M, net.config.embedding_size):
+                if f["embeddings"].shape == (M, net.config.embedding_size) and f.attrs.get("poses_sha1") == key:
                     return f["embeddings"][()]
         except (OSError, KeyError):
             pass                                   # stale or broken cache: recompute
@@ -32,6 +36,7 @@ def pose_set_embeddings(net, poses_mm, cache_path=None, chunk=65536):
         tmp = f"{cache_path}.tmp{os.getpid()}"
         with h5py.File(tmp, "w") as f:
             f.create_dataset("embeddings", data=out, chunks=(min(chunk, M), out.shape[1]))
+            f.attrs["poses_sha1"] = key
         os.replace(tmp, cache_path)
     return out
 

@@ -74,8 +74,14 @@ def background(subject, cam_index, seed=0, size=256):
 
 def crop_box(joints2d, joints_cam, cam, margin_mm=180.0):
     """Square box (x0, y0, size) in image pixels around the projected joints."""
+    return joint_box(joints2d, joints_cam[0, 2], cam.f.mean(), margin_mm)
+
+
+def joint_box(joints2d, root_depth, focal, margin_mm=180.0):
+    """Square box (x0, y0, size), image pixels, around 2D joints (J, 2) px with a margin of
+    ``margin_mm`` at the root's depth ``root_depth`` (mm) for a focal length ``focal`` (px)."""
     lo, hi = joints2d.min(0), joints2d.max(0)
-    pad = margin_mm * cam.f.mean() / max(joints_cam[0, 2], 1.0)
+    pad = margin_mm * focal / max(root_depth, 1.0)
     size = max(hi[0] - lo[0], hi[1] - lo[1]) + 2 * pad
     centre = (lo + hi) / 2
     return np.array([centre[0] - size / 2, centre[1] - size / 2, size], np.float64)
@@ -163,9 +169,9 @@ def _draw(img, zbuf, prims, colours, stripes, light, face):
                     img[v, u, c] = col[c] * shade
 
 
-def _prims(joints_cam, px, box, cam, scale):
+def _prims(joints_cam, px, box, cam, scale, size=CROP):
     """Primitive table (P, 10) for one pose: joints in camera mm, px their crop pixels."""
-    k = CROP / box[2]
+    k = size / box[2]
     f = cam.f.mean() * k
     rows = []
 
@@ -194,20 +200,22 @@ def _prims(joints_cam, px, box, cam, scale):
     return np.array(rows, np.float64), face
 
 
-def render(joints_cam, cam, bg, look, light, noise, rng, scale=1.0):
+def render(joints_cam, cam, bg, look, light, noise, rng, scale=1.0, box=None, size=CROP):
     """One crop: joints (17, 3) camera mm -> (uint8 (128,128,3), joints2d (17,2) crop px, box (3,)).
 
     bg: the room image of this camera (``background``); look: ``appearance``; light: (5,)
     direction (3, unit, towards the light, camera axes) + ambient + diffuse; noise: pixel
-    noise sigma in [0, 1] units; scale: body thickness scale of the subject.
+    noise sigma in [0, 1] units; scale: body thickness scale of the subject. ``box``
+    (x0, y0, side) image px and ``size`` override the crop: ``box=(0, 0, 1002), size=1002``
+    renders a whole camera frame (the Human3.6M video fixtures of the tests).
     """
     j2d = C.project(joints_cam, cam)
-    box = crop_box(j2d, joints_cam, cam)
-    px = (j2d - box[:2]) * (CROP / box[2])
-    img = np.empty((CROP, CROP, 3), np.float64)
+    box = crop_box(j2d, joints_cam, cam) if box is None else np.asarray(box, np.float64)
+    px = (j2d - box[:2]) * (size / box[2])
+    img = np.empty((size, size, 3), np.float64)
     _sample_background(bg, box, np.array(cam.res, np.float64), img)
-    zbuf = np.full((CROP, CROP), np.inf)
-    prims, face = _prims(joints_cam, px, box, cam, scale)
+    zbuf = np.full((size, size), np.inf)
+    prims, face = _prims(joints_cam, px, box, cam, scale, size)
     colours, stripes = look
     _draw(img, zbuf, prims, colours.astype(np.float64), stripes.astype(np.float64), light, face)
     img += rng.normal(0, noise, img.shape)
