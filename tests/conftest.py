@@ -32,3 +32,19 @@ def tiny_config(data_dir, **kw):
             "epochs": 1, "pretrain_epochs": 1, "max_batches": 4, "ckpt_every": 1}
     over.update(kw)
     return quick().override([f"{k}={v}" for k, v in over.items()])
+
+
+@pytest.fixture(scope="session")
+def official_root(tmp_path_factory):
+    """A small Human3.6M official-release tree written in the release's formats, and its truth."""
+    from structnet.h36m import fixtures
+    root = tmp_path_factory.mktemp("h36m-official")
+    return root, fixtures.official_tree(str(root))
+
+
+@pytest.fixture(scope="session")
+def fetch_root(tmp_path_factory):
+    """A small h36m-fetch tree (annot.h5 + JPEG frames), and its truth."""
+    from structnet.h36m import fixtures
+    root = tmp_path_factory.mktemp("h36m-fetch")
+    return root, fixtures.fetch_tree(str(root))
