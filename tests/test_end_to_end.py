@@ -59,7 +59,7 @@ def test_h36m_pipeline(tmp_path):
     h36m_fixtures.write_videopose3d_npz(str(tmp_path / "data_3d_h36m.npz"))
     out = json.loads(_run("data", "--dataset", "h36m", "--root", str(root), "--out", d, "--workers", "2",
                           "--npz", str(tmp_path / "data_3d_h36m.npz"), cwd=tmp_path).splitlines()[-1])
-    assert out["splits"]["train"]["images"] == 13 and out["splits"]["test"]["images"] == 4 and out["problems"] == 6
+    assert out["splits"]["train"]["images"] == 13 and out["splits"]["test"]["images"] == 4 and out["problems"] == 7
     small = ["batch_size=4", "n_candidates=8", "k_most_violated=2", "max_batches=2", f"data_dir={d}",
              "epochs=1", "pretrain_epochs=1"]
     _run("pretrain", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path)

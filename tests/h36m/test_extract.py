@@ -60,6 +60,7 @@ def test_official_faults_are_reported_not_fatal(official_out):
     assert len(r) == 4 and set(ds.meta["subaction"][r]) == {1}
     assert set(ds.meta["subaction"][_rows(ds, "S1", "Walking", 0)]) == {2}
     assert _problems(summary, "4 video frames, 6 poses")
+    assert _problems(summary, "5 video frames, 4 poses in Walking.54138969.cdf; used the first 4")   # longer video
     # missing mask: boxes from the joints, reported
     t = truth["S1.Eating.55011271"]
     r = _rows(ds, "S1", "Eating", 1)

@@ -58,3 +58,16 @@ def test_video_frames_and_corrupt_file(tmp_path):
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(500))
     with pytest.raises(SequenceError, match="bad.mp4"):
         list(formats.Video(bad))
+
+
+def test_truncated_video_yields_its_first_frames(tmp_path):
+    """A download cut short: the decodable prefix comes out (the extractor then reports the
+    frame-count mismatch and keeps the common prefix)."""
+    frames = np.random.default_rng(1).integers(0, 255, (40, 64, 64, 3), dtype=np.uint8)
+    path = tmp_path / "full.mp4"
+    fixtures.write_mp4(str(path), frames, faststart=True)
+    data = path.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[:len(data) // 2])
+    v = formats.Video(tmp_path / "cut.mp4")
+    n = sum(1 for _ in v)
+    assert 0 < n < 40 and v.count == n

@@ -48,12 +48,13 @@ def write_cdf(path, poses32):
     f.close()
 
 
-def write_mp4(path, frames, fps=50, crf=12, bitrate=None):
+def write_mp4(path, frames, fps=50, crf=12, bitrate=None, faststart=False):
     """uint8 (H, W, 3) frames (an array or any iterable) -> H.264 mp4 (yuv420p) with PyAV, at
-    constant quality ``crf`` or, given ``bitrate`` (bit/s), at that average bitrate."""
+    constant quality ``crf`` or, given ``bitrate`` (bit/s), at that average bitrate.
+    ``faststart``: the index before the data, so that a truncated file still decodes its start."""
     import av
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as out:
         s = None
         for fr in frames:
             if s is None:
@@ -150,12 +151,14 @@ def person_boxes(poses, cam, pad=30):
 
 def official_sequence(root, subject, stem, action, cam_index, n, video_frames=None, mask=True, seed=0):
     """Write one sequence of the official layout; returns its truth dict."""
-    poses, frames, cam = render_frames(subject, action, cam_index, n, seed)
+    nv = n if video_frames is None else video_frames
+    poses, frames, cam = render_frames(subject, action, cam_index, max(n, nv), seed)
+    poses, video = poses[:n], frames[:nv]
+    frames = frames[:n]
     cid = names.CAMERA_IDS[cam_index]
     s = os.path.join(root, subject)
     write_cdf(os.path.join(s, "MyPoseFeatures", "D3_Positions_mono", f"{stem}.{cid}.cdf"), to32(poses.astype(np.float32)))
-    nv = n if video_frames is None else video_frames
-    write_mp4(os.path.join(s, "Videos", f"{stem}.{cid}.mp4"), frames[:nv])
+    write_mp4(os.path.join(s, "Videos", f"{stem}.{cid}.mp4"), video)
     boxes = person_boxes(poses, cam)
     if mask:
         write_mask_mat(os.path.join(s, "MySegmentsMat", "ground_truth_bb", f"{stem}.{cid}.mat"), boxes, cam.res)
@@ -168,7 +171,7 @@ def official_tree(root):
     truth["S1.Walking.54138969"] = official_sequence(root, "S1", "Walking", "Walking", 0, 6)
     truth["S1.Walking 1.58860488"] = official_sequence(root, "S1", "Walking 1", "Walking", 2, 6, video_frames=4)
     truth["S1.Eating.55011271"] = official_sequence(root, "S1", "Eating", "Eating", 1, 3, mask=False)
-    truth["S9.Walking.54138969"] = official_sequence(root, "S9", "Walking", "Walking", 0, 4)
+    truth["S9.Walking.54138969"] = official_sequence(root, "S9", "Walking", "Walking", 0, 4, video_frames=5)
     # an unreadable CDF
     bad = os.path.join(root, "S1", "MyPoseFeatures", "D3_Positions_mono", "Eating 1.54138969.cdf")
     with open(bad, "wb") as f:
