@@ -59,8 +59,9 @@ def dconvmp_predict(pretrain_model, cfg, ds, chunk=256):
 
 def _pose_set(data_dir, pose_set, train):
     """The pose set searched at inference (root-relative mm): the training poses, or a pose file."""
-    if not pose_set:
-        return train.root_relative(), os.path.join(data_dir, "train.h5")
+    default = os.path.join(data_dir, "train.h5")
+    if not pose_set or os.path.abspath(pose_set) == os.path.abspath(default):
+        return train.root_relative(), default
     from structnet.h36m.npz import load_pose_set
     return load_pose_set(pose_set), pose_set
 

@@ -112,9 +112,10 @@ def units_for(cfg, subjects):
     return [(s, a, sub, None) for s in subjects for a in cfg.actions for sub in cfg.subactions]
 
 
-def _camera_tables(subjects):
-    intr = np.stack([C.get_camera("S1", i).params() for i in range(4)])
-    ext = np.stack([[np.concatenate([C.get_camera(s, i).R.ravel(), C.get_camera(s, i).t]) for i in range(4)]
+def camera_tables(subjects, get_camera=C.get_camera):
+    """The schema's ``camera_intrinsics`` (4, 9) and ``camera_extrinsics`` (S, 4, 12) tables."""
+    intr = np.stack([get_camera(subjects[0], i).params() for i in range(4)])
+    ext = np.stack([[np.concatenate([get_camera(s, i).R.ravel(), get_camera(s, i).t]) for i in range(4)]
                     for s in subjects])
     return intr, ext
 
@@ -126,7 +127,7 @@ def build(cfg, path, split, progress=True):
     units = units_for(cfg, subjects)
     actions = list(cfg.actions) if cfg.source != "bvh" else sorted({u[1] for u in units})
     jobs = [(cfg, u, step, actions.index(u[1])) for u in units]
-    intr, ext = _camera_tables(subjects)
+    intr, ext = camera_tables(subjects)
     workers = cfg.workers or os.cpu_count() or 1
     settings = asdict(cfg)
     settings["split"] = split

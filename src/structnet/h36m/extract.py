@@ -32,6 +32,8 @@ from structnet.errors import UserError
 from structnet.h36m import formats, layout, names
 from structnet.h36m.formats import SequenceError
 from structnet.render import joint_box
+from structnet.runs import write_json
+from structnet.synth import camera_tables
 
 SPLITS = {"train": names.TRAIN_SUBJECTS, "test": names.TEST_SUBJECTS}
 
@@ -93,9 +95,9 @@ def process_official(unit, cam, every, margin_mm):
             problems.append(f"{e}; boxes from the joints")
     else:
         problems.append(f"{unit.mask}: missing mask file; boxes from the joints")
-    video = formats.Video(unit.video)
     if not os.path.exists(unit.video):
         raise SequenceError(f"{unit.video}: missing video")
+    video = formats.Video(unit.video)
     rows, empty_masks, behind = [], 0, 0
     for i, get in video:
         if i >= n_pose or i % every:
@@ -110,8 +112,7 @@ def process_official(unit, cam, every, margin_mm):
         else:
             if boxes is not None:
                 empty_masks += 1
-            box = joint_box(j2d, p[0, 2], cam.f.mean(), margin_mm)
-            box = np.round(box)
+            box = np.round(joint_box(j2d, p[0, 2], cam.f.mean(), margin_mm))
         rows.append((i, formats.crop(get(), box), p, _crop_joints(j2d, box), box))
     n_video = video.count
     if video.error:
@@ -210,12 +211,6 @@ def _read_shard(path):
         return arrays, json.loads(f.attrs["problems"]), str(f.attrs["failed"])
 
 
-def _camera_tables(cams, subjects):
-    intr = np.stack([cams[(subjects[0], i)].params() for i in range(4)])
-    ext = np.stack([[np.concatenate([cams[(s, i)].R.ravel(), cams[(s, i)].t]) for i in range(4)] for s in subjects])
-    return intr, ext
-
-
 def _cameras(kind, root, problems):
     """{(subject, cam index): Camera} from metadata.xml (official) or the bundled calibration."""
     md = None
@@ -245,9 +240,7 @@ def _settings_guard(work, settings):
                             "rerun with the same ones or delete that directory")
     else:
         os.makedirs(work, exist_ok=True)
-        with open(path + ".tmp", "w") as f:
-            json.dump(keyed, f)
-        os.replace(path + ".tmp", path)
+        write_json(path, keyed)
 
 
 def extract(cfg, out_dir, splits=("train", "test"), progress=True):
@@ -306,7 +299,7 @@ def extract(cfg, out_dir, splits=("train", "test"), progress=True):
         # merge in a fixed order (subject, action, subaction, camera)
         kept.sort(key=lambda u: (names.subject_number(u.subject), names.ACTIONS.index(u.action), u.subaction, u.camera))
         present = set()
-        intr, ext = _camera_tables(cams, list(subjects))
+        intr, ext = camera_tables(list(subjects), lambda s, i: cams[(s, i)])
         n, failed = 0, 0
         with Writer(target, "h36m", names.ACTIONS, subjects, {**settings, "split": split}, intr, ext) as w:
             for u in kept:
@@ -329,10 +322,7 @@ def extract(cfg, out_dir, splits=("train", "test"), progress=True):
                                     "seconds_units": stats["seconds"]}
     summary["problems"] = problems
     summary["seconds"] = time.perf_counter() - t0
-    tmp = os.path.join(out_dir, "extraction.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(tmp, os.path.join(out_dir, "extraction.json"))
+    write_json(os.path.join(out_dir, "extraction.json"), summary)
     if os.path.isdir(work_root) and not os.listdir(work_root):
         os.rmdir(work_root)
     return summary
