@@ -45,7 +45,7 @@ EVAL        := $(RUN)/eval
 ABLATIONS    ?= 2layer: lam0:lam=0 raw:pose_embedding=raw random1:pose_embedding=random1 1layer:pose_embedding=1layer
 ABLATION_SET ?= epochs=1 max_batches=60
 
-.PHONY: help all venv test test-slow bench bench-h36m summary data sample-figure pretrain train eval apf tables figures ablations clean
+.PHONY: help all venv test test-slow bench bench-h36m summary data sample-figure pretrain train eval apf tables figures ablations activations sweep clean
 
 help:
 	@echo "make all       the main job on the embedded default: data, pretrain, train, eval, apf, figures, tables"
@@ -64,6 +64,8 @@ help:
 	@echo "make figures   Figure 3 and Figure 4 -> figures/"
 	@echo "make tables    tables beside the paper's and the claims -> $(RUN)/tables.md, README results"
 	@echo "make ablations lambda = 0 and the Table 3 pose embeddings -> $(RUN)/ablations/"
+	@echo "make activations  mean |activation| per layer at init and after training -> bench/results/activations.json"
+	@echo "make sweep     the pre-training recipe sweep -> bench/results/pretrain_sweep.json"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -139,6 +141,20 @@ ablations: $(RUN)/pretrain/model.h5
 	      --set data_dir=$(DATA) $(ABLATION_SET) $$over $(SET) || exit 1; \
 	    $(SN) eval --run $$dir --data $(DATA) --out $$dir/eval || exit 1; \
 	  fi; done
+
+# activation scale per layer at init and after training (README table)
+activations: $(RUN)/train/model.h5
+	$(BIN)/python bench/activations.py --run $(RUN) --data $(DATA) --out bench/results/activations.json
+
+# the pre-training recipe sweep (about 5 min a recipe; bench/pretrain_sweep.py)
+SWEEP_STEPS ?= 200
+sweep: $(DATA)/test.h5
+	$(BIN)/python bench/pretrain_sweep.py --data $(DATA) --out bench/results/pretrain_sweep.json --steps $(SWEEP_STEPS) \
+	  --recipe "adam-1e-3:pretrain_warmup=100 pretrain_decay=none" \
+	  --recipe "adam-1e-3-detmean:pretrain_warmup=100 pretrain_decay=none det_reduce=mean" \
+	  --recipe "adam-3e-4:pretrain_lr=3e-4 pretrain_warmup=100 pretrain_decay=none" \
+	  --recipe "sgd-0.01-detmean:pretrain_optimizer=sgd pretrain_lr=0.01 pretrain_warmup=0 pretrain_decay=none det_reduce=mean" \
+	  --recipe "adam-1e-3-nonoise:pretrain_warmup=100 pretrain_decay=none pca_noise=0"
 
 all: data sample-figure pretrain train eval apf figures tables
 

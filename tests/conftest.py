@@ -29,7 +29,8 @@ def tiny_data(tmp_path_factory):
 def tiny_config(data_dir, **kw):
     from structnet.config import quick
     over = {"data_dir": str(data_dir), "batch_size": 8, "n_candidates": 30, "k_most_violated": 3,
-            "epochs": 1, "pretrain_epochs": 1, "max_batches": 4, "ckpt_every": 1}
+            "epochs": 1, "pretrain_epochs": 1, "max_batches": 4, "ckpt_every": 1,
+            "pretrain_batch_size": 8, "curve_every": 0}
     over.update(kw)
     return quick().override([f"{k}={v}" for k, v in over.items()])
 

@@ -28,11 +28,15 @@ def test_write_read_round_trip(tmp_path):
     np.testing.assert_array_equal(imgs[0], imgs[2])
     x = d.preprocess(imgs)                                   # centre crop
     assert x.shape == (3, 3, 112, 112) and x.dtype == np.float32
-    np.testing.assert_allclose(x[1] * 255 + d.rgb_mean[:, None, None], imgs[1, 8:120, 8:120].transpose(2, 0, 1),
+    np.testing.assert_allclose(x[1] + d.rgb_mean[:, None, None], imgs[1, 8:120, 8:120].transpose(2, 0, 1),
                                atol=1e-3)
     rng = np.random.default_rng(0)
     a = d.preprocess(imgs, np.random.default_rng(1))
     assert not np.allclose(a, x)                              # random crops and colour noise
+    _, off = d.preprocess(imgs[:1].repeat(200, 0), np.random.default_rng(2), return_offsets=True)
+    assert off.min() == 0 and off.max() == 8                   # the authors' offsets 0..8
+    half = d.preprocess(imgs, scale=0.5)
+    np.testing.assert_allclose(half, x * 0.5, rtol=1e-6)
     seen = np.concatenate([b for b, _ in d.batches(4, rng)])
     assert sorted(seen) == list(range(10))
     # the RGB statistics are those of the pixels

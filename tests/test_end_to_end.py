@@ -14,8 +14,9 @@ def _run(*args, cwd):
 
 def test_tiny_pipeline(tmp_path):
     d, run = str(tmp_path / "data"), str(tmp_path / "run")
-    small = ["batch_size=8", "n_candidates=30", "k_most_violated=3", "max_batches=3", f"data_dir={d}",
-             "epochs=1", "pretrain_epochs=1"]
+    small = ["batch_size=8", "pretrain_batch_size=8", "n_candidates=30", "k_most_violated=3", "max_batches=3",
+             f"data_dir={d}", "epochs=1", "pretrain_epochs=1", "curve_every=2", "pretrain_curve_every=2",
+             "curve_images=12"]
     _run("data", "--preset", "tiny", "--out", d, "--workers", "2", cwd=tmp_path)
     _run("pretrain", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path)
     out = json.loads(_run("train", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path).splitlines()[-1])
@@ -38,6 +39,15 @@ def test_tiny_pipeline(tmp_path):
     doc = readme.read_text()
     assert "old" not in doc and "StructNet-Max" in doc and doc.endswith("rest\n")
     assert (tmp_path / "fig" / "figure3.png").exists() and (tmp_path / "fig" / "figure4.png").exists()
+    # learning curves: points at step 0 and every 2nd batch, in the results and the figure
+    for phase, names in (("pretrain", {"DconvMP-HML"}), ("train", {"StructNet-Max", "StructNet-Avg(20)", "StructNet-Pred"})):
+        curve = json.load(open(os.path.join(run, phase, "results.json")))["curve"]
+        assert [p["step"] for p in curve] == [0, 2] and set(curve[-1]["mpjpe"]) == names
+        assert all(0 < v < 5000 for p in curve for v in p["mpjpe"].values())
+    assert (tmp_path / "fig" / "learning.png").exists()
+    # the floor and the oracles are reference rows of the results and of Table 1
+    assert set(res["reference"]) >= {"mean training pose (floor)", "nearest training pose (oracle)"}
+    assert "| *mean training pose (floor)* | reference |" in text and "Read against the reference rows" in text
 
 
 def test_user_errors_are_one_line(tmp_path):
@@ -60,7 +70,7 @@ def test_h36m_pipeline(tmp_path):
     out = json.loads(_run("data", "--dataset", "h36m", "--root", str(root), "--out", d, "--workers", "2",
                           "--npz", str(tmp_path / "data_3d_h36m.npz"), cwd=tmp_path).splitlines()[-1])
     assert out["splits"]["train"]["images"] == 13 and out["splits"]["test"]["images"] == 4 and out["problems"] == 7
-    small = ["batch_size=4", "n_candidates=8", "k_most_violated=2", "max_batches=2", f"data_dir={d}",
+    small = ["batch_size=4", "pretrain_batch_size=4", "n_candidates=8", "k_most_violated=2", "max_batches=2", f"data_dir={d}",
              "epochs=1", "pretrain_epochs=1"]
     _run("pretrain", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path)
     _run("train", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path)

@@ -167,9 +167,11 @@ def _evaluate(args):
             update_readme(args.readme, text, args.out)
         print(text)
     else:
-        from structnet.figures import figure3, figure4
+        from structnet.figures import figure3, figure4, learning_figure
         os.makedirs(args.out, exist_ok=True)
         figure3(os.path.join(args.eval, "results.json"), os.path.join(args.out, "figure3.png"))
+        learning_figure(os.path.dirname(os.path.normpath(args.run)), os.path.join(args.eval, "results.json"),
+                        os.path.join(args.out, "learning.png"))
         stats = figure4(os.path.join(args.run, "model.h5"), args.data, os.path.join(args.out, "figure4.png"),
                         os.path.join(args.eval, "embedding.json"))
         print(json.dumps(stats))

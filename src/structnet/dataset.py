@@ -183,30 +183,38 @@ class Dataset:
         except OSError as e:
             raise UserError(f"{self.path}: cannot read images, truncated? ({e})") from None
 
-    def preprocess(self, images, rng=None, pca_std=0.1, return_offsets=False):
+    def preprocess(self, images, rng=None, pca_std=0.1, return_offsets=False, scale=1.0, jitter=8):
         """uint8 (n,128,128,3) -> float32 (n,3,112,112) network input.
 
-        Training (rng given): a random 112 x 112 crop per image and AlexNet-style PCA
-        colour noise (Sec. 5.1: noise by the RGB covariance of the training set,
-        eigenvector-weighted with N(0, pca_std) coefficients). Testing: the centre crop.
-        Values: (pixel - mean RGB) / 255. ``return_offsets``: also the (n, 2) crop
-        offsets (row, column) in the 128 x 128 image.
+        Training (rng given): a 112 x 112 crop at row and column offsets drawn from
+        0..``jitter`` (the authors': 0..8) and AlexNet-style PCA colour noise (Sec. 5.1:
+        noise by the RGB covariance of the training set, eigenvector-weighted with
+        N(0, pca_std) coefficients, in pixel units). Testing: offset 8 (the centre crop).
+        Values: (pixel - mean RGB) * ``scale``; the authors fed raw pixels (scale 1; see
+        legacy_notes/deviations.md for the quick preset's scale). ``return_offsets``: also
+        the (n, 2) crop offsets (row, column) in the 128 x 128 image.
         """
         n = len(images)
         x = np.empty((n, 3, INPUT, INPUT), np.float32)
         offsets = np.empty((n, 2), np.int64)
         mean = self.rgb_mean.astype(np.float32)
+        scale = np.float32(scale)
         for i in range(n):
             if rng is None:
                 oy = ox = (CROP - INPUT) // 2
             else:
-                oy, ox = rng.integers(0, CROP - INPUT + 1, 2)
+                oy, ox = rng.integers(0, jitter + 1, 2)
             offsets[i] = oy, ox
             crop = images[i, oy:oy + INPUT, ox:ox + INPUT].astype(np.float32) - mean
             if rng is not None:
                 crop += (self.pca_vectors @ (rng.normal(0, pca_std, 3) * self.pca_values)).astype(np.float32)
-            x[i] = (crop / 255.0).transpose(2, 0, 1)
+            x[i] = (crop * scale).transpose(2, 0, 1)
         return (x, offsets) if return_offsets else x
+
+    def input_for(self, config, images, rng=None, return_offsets=False):
+        """``preprocess`` with a run's input settings (input_scale, crop_jitter, pca_noise)."""
+        return self.preprocess(images, rng, config.pca_noise, return_offsets, config.input_scale,
+                               config.crop_jitter)
 
     def batches(self, batch_size, rng, indices=None, train=True):
         """Yield (indices, images float32 (B,3,112,112)) over a shuffled pass (train) or in order."""

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from structnet import metrics
+from structnet.baselines import reference_predictions
 from structnet import poses as P
 from structnet.dataset import Dataset
 from structnet.errors import UserError
@@ -39,7 +40,7 @@ def _image_pass(net, ds, chunk=256):
     """Image embeddings (N,E) and auxiliary predictions (N,17,3) mm of the test set (centre crops)."""
     emb, pred = [], []
     for s in range(0, len(ds), chunk):
-        x = ds.preprocess(ds.read_images(np.arange(s, min(s + chunk, len(ds)))))
+        x = ds.input_for(net.config, ds.read_images(np.arange(s, min(s + chunk, len(ds)))))
         e, g = net.image_outputs(x)
         emb.append(e)
         pred.append(P.from_network(g))
@@ -52,7 +53,7 @@ def dconvmp_predict(pretrain_model, cfg, ds, chunk=256):
     model = Pretrainer(cfg, cfg.seed)
     for k, v in params.items():
         model.params[k].set_value(v)
-    out = [P.from_network(model.predict(ds.preprocess(ds.read_images(np.arange(s, min(s + chunk, len(ds)))))))
+    out = [P.from_network(model.predict(ds.input_for(cfg, ds.read_images(np.arange(s, min(s + chunk, len(ds)))))))
            for s in range(0, len(ds), chunk)]
     return np.concatenate(out)
 
@@ -93,11 +94,15 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     if pretrain_model and os.path.exists(pretrain_model):
         methods["DconvMP-HML"] = dconvmp_predict(pretrain_model, net.config, test)
     results = {name: summarize(p, gt, actions, test.actions) for name, p in methods.items()}
+    # reference rows: the floor (mean training pose) and what the pose set allows (oracles)
+    refs, ref_note = reference_predictions(train.root_relative(), poseset, gt, (1,) + tuple(avg))
+    reference = {name: summarize(p, gt, actions, test.actions) for name, p in refs.items()}
     sweep = {A: metrics.mpjpe(structnet_avg(idx, poseset, A), gt) for A in SWEEP_A if A <= k}
     # how well image and pose embeddings align on the training images (Sec. 6: 97% within 30 mm)
     np.savez(os.path.join(out_dir, "topk.npz"), idx=idx[:, :max(avg)], scores=scores[:, :max(avg)])
     out = {"model": model_path, "data": data_dir, "test_images": len(test), "pose_set": len(poseset), "pose_set_file": poseset_path,
-           "actions": test.actions, "methods": results, "avg_sweep": sweep,
+           "actions": test.actions, "methods": results, "reference": reference, "reference_note": ref_note,
+           "avg_sweep": sweep,
            "seconds": {"image_pass": t_pose - t_img, "pose_set_embeddings": t_score - t_pose,
                        "scoring_top_k": t_done - t_score, "total": time.perf_counter() - t0}}
     write_json(os.path.join(out_dir, "results.json"), out)

@@ -47,6 +47,44 @@ def figure3(results_json, out):
     return out
 
 
+def learning_figure(run_dir, eval_json, out):
+    """figures/learning.png: held-out MPJPE against batch for pre-training (DconvMP-HML's
+    regression head) and training (StructNet-Max, -Avg(20), -Pred), with the mean-pose floor
+    and the pose set's ceilings (nearest pose; mean of the 20 nearest) as lines."""
+    curves = {}
+    for phase in ("pretrain", "train"):
+        p = os.path.join(run_dir, phase, "results.json")
+        if os.path.exists(p):
+            with open(p) as f:
+                curves[phase] = json.load(f).get("curve") or []
+    if not any(curves.values()):
+        return None
+    ref = {}
+    if eval_json and os.path.exists(eval_json):
+        with open(eval_json) as f:
+            ref = {k: v["all"][0] for k, v in json.load(f).get("reference", {}).items()}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, (phase, title) in zip(axes, (("pretrain", "pre-training (DconvMP-HML)"),
+                                         ("train", "StructNet training (Algorithm 1)"))):
+        pts = curves.get(phase) or []
+        names = list(pts[-1]["mpjpe"]) if pts else []
+        for name in names:
+            xs = [p["step"] for p in pts if name in p["mpjpe"]]
+            ax.plot(xs, [p["mpjpe"][name] for p in pts if name in p["mpjpe"]], "o-", ms=3, label=name)
+        styles = ("k--", "g:", "b:", "c:", "m:")
+        for (k, v), st in zip(ref.items(), styles):
+            if k.startswith("mean of 500") or k.startswith("mean of 1500"):
+                continue
+            ax.axhline(v, color=st[0], ls=st[1:], lw=1, label=k)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("batch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("held-out MPJPE (mm)")
+    _save(fig, out)
+    return out
+
+
 def body_yaw(poses):
     """(N,17,3) camera-frame poses -> (N,) yaw of the body: 0 facing the camera."""
     up = poses[:, 8] - poses[:, 0]
@@ -92,7 +130,7 @@ def figure4(model_path, data_dir, out, json_out, subject=None, n=1500, seed=0):
     rows = np.flatnonzero(ds.meta["subject"] == subj)
     rows = np.sort(np.random.default_rng(seed).choice(rows, min(n, len(rows)), replace=False))
     imgs = ds.read_images(rows)
-    f_img = net.image_embedding(ds.preprocess(imgs))
+    f_img = net.image_embedding(ds.input_for(net.config, imgs))
     rel = ds.root_relative(rows)
     f_pose = net.pose_embedding(rel)
     yaw = body_yaw(ds.poses[rows])

@@ -94,6 +94,12 @@ class StepFunctions:
                      for n, v, g in zip(self.names, params, self.gbuf)}
             cost = graph_replace(out["cost"], moved, strict=False)
             fn = compile_fn(ins + [s], cost, mode=mode)
+        elif key == "embed":       # f_I and f_P from the conv features, dropout off
+            head = build_image_head(p, xs[0], xs[1]) if self.from_features else None
+            if head is None:
+                conv = build_conv_features(p, xs[0])
+                head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
+            fn = compile_fn(xs, [head["h4"], head["g7"]], mode=mode)
         elif key == "forward":     # scores of a batch against candidates, dropout off
             img, cand_ = image_input(), pt.matrix("cand", dtype="float32")
             conv = build_conv_features(p, img)
@@ -126,6 +132,10 @@ class StepFunctions:
 
     def trial(self, xs, y, cand, margins, step):
         return float(self._get("trial")(*xs, y, cand, margins, np.float32(step)))
+
+    def embed(self, xs):
+        """(f_I (B,E), f_P (B,51)) from conv features (frozen convolutions) or images."""
+        return [np.asarray(a, np.float32) for a in self._get("embed")(*xs)]
 
     def forward(self, images, cand):
         return self._get("forward")(images, cand)

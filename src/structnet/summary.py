@@ -67,3 +67,32 @@ def main(args):
 
 
 __all__ = ["summarize", "format_table", "dense_layers"]
+
+
+def activation_scales(net, images, poses_net):
+    """Mean |activation| of every layer: images (N,3,112,112) network input, poses_net
+    (M,51) network units -> {layer: float}. Dropout off. Shows a layer that starts dead
+    (zero) or collapsed (constant across images: see the 'std over images' value)."""
+    from structnet.backend import compile_fn
+    p = net.params
+    x = image_input()
+    y = pt.matrix("poses", dtype="float32")
+    conv = build_conv_features(p, x)
+    head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
+    layers = {k: v for k, v in conv.items() if not k.endswith("_flat") and k.startswith("pool")}
+    layers.update({k: head[k] for k in ("h1", "h2", "h3", "h4", "g7")})
+    if net.config.pose_embedding != "raw":
+        layers["h5"] = pt.maximum(pt.dot(y, p["h5/W"]) + p["h5/b"], 0)
+        if net.config.pose_embedding == "2layer":
+            layers["h6"] = build_pose_embedding(p, y, "2layer")
+    names = list(layers)
+    outs = []
+    for n in names:
+        v = layers[n]
+        if n.startswith("pool"):
+            v = v.dimshuffle(1, 0, 2, 3).reshape((v.shape[1], -1))       # (N, features)
+        outs += [abs(v).mean(), v.std(axis=0).mean()]
+    fn = compile_fn([x, y], outs, mode=net.config.mode, on_unused_input="ignore")
+    vals = fn(np.asarray(images, np.float32), np.asarray(poses_net, np.float32))
+    return {n: {"mean_abs": float(vals[2 * i]), "std_over_inputs": float(vals[2 * i + 1])}
+            for i, n in enumerate(names)}

@@ -1,0 +1,84 @@
+"""Pre-training recipe sweep (issue: the networks must learn): for each recipe, train
+DconvMP-HML from scratch for a fixed number of batches on the quick synthetic world and
+log the held-out MPJPE of its regression head (centre crops of 512 test images) and the
+detection cost against its prior. Writes JSON; `--table` prints a markdown table.
+
+    .venv/bin/python bench/pretrain_sweep.py --out bench/results/pretrain_sweep.json \
+        --steps 300 --every 100 --recipe "name:key=value key=value" ...
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from structnet import poses as P
+from structnet.config import quick
+from structnet.curves import HeldOut
+from structnet.dataset import Dataset
+from structnet.network import dropout_mask
+from structnet.pretrain import Pretrainer, detection_targets, learning_rate
+from structnet.runs import write_json
+
+
+def run(name, overrides, steps, every, data, batch, seed=0):
+    cfg = quick().override([f"data_dir={data}"] + overrides)
+    ds = Dataset(os.path.join(data, "train.h5"))
+    held = HeldOut(cfg)
+    y_all = P.to_network(ds.root_relative())
+    model = Pretrainer(cfg, cfg.seed, mean_target=y_all.mean(0))
+    prior = None
+    curve, costs, times = [], [], []
+    order = np.random.default_rng([seed, 1]).permutation(len(ds))
+    predict = lambda x: P.from_network(model.predict(x))
+    for step in range(steps):
+        idx = np.sort(order[(step * batch) % len(ds):][:batch])
+        rng = np.random.default_rng([seed, 1, step])
+        x, off = ds.input_for(cfg, ds.read_images(idx), rng, return_offsets=True)
+        det = detection_targets(ds.joints2d[idx], off, cfg.det_grid)
+        if prior is None:
+            p = det.mean()
+            prior = float(-(p * np.log(p) + (1 - p) * np.log(1 - p)) * (det.shape[1] if cfg.det_reduce == "sum" else 1))
+        mr, md = dropout_mask(rng, len(idx), cfg.keep_prob, 1024), dropout_mask(rng, len(idx), cfg.keep_prob, 1024)
+        t = time.perf_counter()
+        out = model.step(x, y_all[idx], det, mr, md, learning_rate(cfg, step, steps))
+        times.append(time.perf_counter() - t)
+        costs.append(out)
+        if not np.isfinite(out["cost"]):
+            curve.append({"step": step + 1, "mpjpe": float("nan")})
+            break
+        if (step + 1) % every == 0:
+            curve.append({"step": step + 1, "mpjpe": held.mpjpe(predict),
+                          "reg": float(np.mean([c["reg"] for c in costs[-every:]])),
+                          "det": float(np.mean([c["det"] for c in costs[-every:]]))})
+            print(name, curve[-1], flush=True)
+    ds.close()
+    return {"name": name, "overrides": overrides, "batch": batch, "steps": steps, "det_prior": prior,
+            "seconds_per_step": float(np.median(times[1:])) if len(times) > 1 else None, "curve": curve}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="data/synthetic-quick")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--every", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--recipe", action="append", default=[], help='"name:key=value ..."')
+    a = ap.parse_args()
+    results = []
+    if os.path.exists(a.out):
+        results = json.load(open(a.out))["recipes"]
+    done = {r["name"] for r in results}
+    for spec in a.recipe:
+        name, _, rest = spec.partition(":")
+        if name in done:
+            continue
+        results.append(run(name, rest.split() + [f"batch_size={a.batch}"], a.steps, a.every, a.data, a.batch))
+        write_json(a.out, {"data": a.data, "held_out_images": 512, "recipes": results})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
