@@ -150,11 +150,11 @@ activations: $(RUN)/train/model.h5
 SWEEP_STEPS ?= 200
 sweep: $(DATA)/test.h5
 	$(BIN)/python bench/pretrain_sweep.py --data $(DATA) --out bench/results/pretrain_sweep.json --steps $(SWEEP_STEPS) \
-	  --recipe "adam-1e-3:pretrain_warmup=100 pretrain_decay=none" \
+	  --recipe "adam-1e-3-detsum:pretrain_warmup=100 pretrain_decay=none det_reduce=sum" \
 	  --recipe "adam-1e-3-detmean:pretrain_warmup=100 pretrain_decay=none det_reduce=mean" \
-	  --recipe "adam-3e-4:pretrain_lr=3e-4 pretrain_warmup=100 pretrain_decay=none" \
+	  --recipe "adam-3e-4-detsum:pretrain_lr=3e-4 pretrain_warmup=100 pretrain_decay=none det_reduce=sum" \
 	  --recipe "sgd-0.01-detmean:pretrain_optimizer=sgd pretrain_lr=0.01 pretrain_warmup=0 pretrain_decay=none det_reduce=mean" \
-	  --recipe "adam-1e-3-nonoise:pretrain_warmup=100 pretrain_decay=none pca_noise=0"
+	  --recipe "adam-1e-3-detmean-nonoise:pretrain_warmup=100 pretrain_decay=none det_reduce=mean pca_noise=0"
 
 all: data sample-figure pretrain train eval apf figures tables
 

@@ -59,6 +59,24 @@ def run(name, overrides, steps, every, data, batch, seed=0):
             "seconds_per_step": float(np.median(times[1:])) if len(times) > 1 else None, "curve": curve}
 
 
+def table(res):
+    """Markdown: recipe, overrides, held-out MPJPE by step, first step below the floor, det cost."""
+    floor = res.get("held_out_floor_mm")
+    steps = sorted({c["step"] for r in res["recipes"] for c in r["curve"]})
+    lines = ["| recipe | settings (over `quick`) | " + " | ".join(f"{s}" for s in steps)
+             + " | first point below the floor | detection cost at the end (prior) |",
+             "|---|---|" + "---|" * len(steps) + "---|---|"]
+    for r in res["recipes"]:
+        by = {c["step"]: c for c in r["curve"]}
+        below = next((c["step"] for c in r["curve"] if floor and c["mpjpe"] < floor), None)
+        last = r["curve"][-1] if r["curve"] else {}
+        det = f"{last['det']:.4g} ({r['det_prior']:.4g})" if "det" in last and r.get("det_prior") else "-"
+        lines.append(f"| {r['name']} | {' '.join(o for o in r['overrides'] if not o.startswith('batch_size'))} | "
+                     + " | ".join(f"{by[s]['mpjpe']:.1f}" if s in by else "" for s in steps)
+                     + f" | {below if below else 'not within ' + str(r['steps'])} | {det} |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="data/synthetic-quick")
@@ -67,7 +85,11 @@ def main():
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--recipe", action="append", default=[], help='"name:key=value ..."')
+    ap.add_argument("--table", action="store_true", help="print the results in --out as a markdown table")
     a = ap.parse_args()
+    if a.table:
+        print(table(json.load(open(a.out))))
+        return 0
     results = []
     if os.path.exists(a.out):
         results = json.load(open(a.out))["recipes"]

@@ -16,6 +16,20 @@ def test_modes(monkeypatch):
         resolve_mode("gpu")
 
 
+def test_one_rule_for_the_mode(monkeypatch):
+    from structnet.config import quick
+    cfg = quick()
+    assert cfg.mode == ""                                  # not set: the environment decides
+    monkeypatch.setenv("STRUCTNET_MODE", "cvm")
+    assert resolve_mode(cfg.mode) == "CVM"
+    assert resolve_mode(cfg.override(["mode=NUMBA"]).mode) == "NUMBA"   # the config field wins
+    monkeypatch.setenv("STRUCTNET_MODE", "FOO")
+    with pytest.raises(UserError, match="unknown compile mode 'FOO'"):
+        resolve_mode(cfg.mode)
+    with pytest.raises(UserError, match="mode must be one of"):
+        cfg.override(["mode=GPU"])
+
+
 def test_jax_mode_without_jax_is_a_user_error():
     import builtins
     real_import = builtins.__import__

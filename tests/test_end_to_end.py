@@ -55,10 +55,13 @@ def test_user_errors_are_one_line(tmp_path):
     for args, msg in ((["train", "--run", str(tmp_path / "r")], "no pre-trained network"),
                       (["summary", "--set", "lam=x"], "wants float"),
                       (["eval", "--run", str(tmp_path), "--data", str(tmp_path), "--out", str(tmp_path / "e")],
-                       "no such parameter file")):
+                       "no such parameter file"),
+                      (["bench", "--sections", "netwrok", "--out", str(tmp_path / "b.json")], "unknown or no section"),
+                      (["summary", "--set", "mode=GPU"], "mode must be one of")):
         r = subprocess.run([sys.executable, "-m", "structnet", *args], env=env, capture_output=True, text=True)
         assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "b.json").exists()                  # a bad bench call writes nothing
 
 
 def test_h36m_pipeline(tmp_path):

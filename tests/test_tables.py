@@ -40,3 +40,29 @@ def test_tables_and_claims(tmp_path):
     got = {c: held for c, _, held in tables.claims(res, abl)}
     assert got["lambda = 0 (no auxiliary task, StructNet*) is worse"] is False
     assert got["2-layer < 1-layer < random 1-layer < raw pose embedding"] is True
+
+
+def test_reference_rows_and_the_floor_in_words(tmp_path):
+    res = {"data": "d", "test_images": 300, "pose_set": 1000, "model": "m",
+           "methods": {"StructNet-Max": _method(210), "StructNet-Avg(500)": _method(150),
+                       "StructNet-Pred": _method(160), "DconvMP-HML": _method(199)},
+           "reference": {"mean training pose (floor)": _method(199), "nearest training pose (oracle)": _method(40)},
+           "avg_sweep": {"1": 211.0}}
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    text = tables.render(str(tmp_path))
+    assert "| *mean training pose (floor)* | reference | 199.00 (10.00) |" in text
+    assert "| *nearest training pose (oracle)* | reference |" in text
+    # floor 200 mm (every action): Max 211 and DconvMP-HML 200 are not below it, said in words
+    verdict = tables.floor_verdict(res)
+    assert "gives 200.0 mm (the floor" in verdict and "41.0 mm (nearest training pose)" in verdict
+    assert "Not better than the floor" in verdict
+    assert "StructNet-Max 211.0 mm" in verdict.split("Not better")[1]
+    assert "DconvMP-HML 200.0 mm" in verdict.split("Not better")[1]
+    assert "StructNet-Avg(500) 151.0 mm (+24%)" in verdict.split("Not better")[0]
+    got = {c: held for c, _, held in tables.claims(res, {})}
+    assert got["every learned method beats the mean-pose floor"] is False
+    assert got["reference: mean training pose (floor)"] == "reference"
+    assert "| reference: nearest training pose (oracle) | 41.00 mm | reference |" in text
+    # without the reference rows (results of an older eval) the words say so
+    del res["reference"]
+    assert "no reference rows" in tables.floor_verdict(res)

@@ -37,6 +37,10 @@ def test_training_lowers_the_cost_and_resumes_exactly(pretrained, tiny_data, tmp
     for r in log:
         assert r["best_trial_cost"] == min(r["trial_costs"]) <= r["cost"] + 1e-6
     assert np.mean([r["cost"] for r in log[4:]]) < np.mean([r["cost"] for r in log[:4]])
+    # --resume on the finished run leaves its results and model as they are
+    before = {n: (full / n).read_bytes() for n in ("results.json", "model.h5")}
+    again = T.run_train(cfg, str(full), pre, resume=True)
+    assert again["final"] and {n: (full / n).read_bytes() for n in before} == before
 
     # an interrupted run (killed after its 6th batch was logged) resumed from its checkpoint
     part = tmp_path / "part"
@@ -109,3 +113,59 @@ def _write_empty(tmp_path):
 def test_missing_data_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no such dataset file"):
         T.run_pretrain(tiny_config(tmp_path), str(tmp_path / "run"))
+
+
+def test_interrupt_during_a_checkpoint_write_stops_after_it(tmp_path, monkeypatch):
+    """Ctrl-C while the checkpoint is written: the write completes, then the interrupt stops the run."""
+    import os
+    import signal
+    from structnet import runs
+    real = runs.h5py.File
+
+    class Interrupting(real):
+        def flush(self):
+            os.kill(os.getpid(), signal.SIGINT)       # arrives in the middle of the write
+            return super().flush()
+    monkeypatch.setattr(runs.h5py, "File", Interrupting)
+    path = tmp_path / "c.h5"
+    with pytest.raises(KeyboardInterrupt):
+        runs.save_checkpoint(str(path), {"a/W": np.ones((2, 2), np.float32)}, {"epoch": 1})
+    monkeypatch.setattr(runs.h5py, "File", real)
+    params, state, _ = load_checkpoint(str(path))           # complete and readable
+    assert state == {"epoch": 1} and params["a/W"].shape == (2, 2)
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_stale_temporaries_of_killed_runs_are_removed(tmp_path):
+    from structnet.runs import prepare_run_dir
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.h5.tmp999999").write_bytes(b"half")     # no such process
+    (run / f"checkpoint.h5.tmp{os.getppid()}").write_bytes(b"live")  # a running writer's
+    prepare_run_dir(str(run), {"a": 1}, resume=False)
+    assert not (run / "checkpoint.h5.tmp999999").exists()
+    assert (run / f"checkpoint.h5.tmp{os.getppid()}").exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "unknown", "shape", "working_set", "epoch"])
+def test_resume_checks_the_checkpoint(pretrained, tiny_data, tmp_path, damage):
+    from structnet.runs import save_checkpoint
+    pre = str(pretrained[0] / "model.h5")
+    cfg = tiny_config(tiny_data)
+    run = tmp_path / "r"
+    T.run_train(cfg, str(run), pre)
+    params, state, arrays = load_checkpoint(str(run / "checkpoint.h5"))
+    (run / "model.h5").unlink()                                  # unfinished: resume reads the checkpoint
+    if damage == "missing":
+        params.pop("h4/W")
+    elif damage == "unknown":
+        params["h9/W"] = np.zeros((2, 2), np.float32)
+    elif damage == "shape":
+        params["h4/b"] = np.zeros(3, np.float32)
+    elif damage == "working_set":
+        arrays["working_set"] = arrays["working_set"][:5]
+    else:
+        state["epoch"] = 7
+    save_checkpoint(str(run / "checkpoint.h5"), params, state, arrays)
+    with pytest.raises(UserError, match="checkpoint.h5: "):
+        T.run_train(cfg, str(run), pre, resume=True)

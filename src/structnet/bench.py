@@ -239,6 +239,12 @@ def main(argv=None):
     ap.add_argument("--readme", help="with the h36m section: README to update between its h36m-bench markers")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    known = {"network", "data", "scoring", "h36m"}
+    chosen = {x.strip() for x in args.sections.split(",") if x.strip()}
+    if not chosen or chosen - known:
+        from structnet.errors import UserError
+        raise UserError(f"--sections: unknown or no section {', '.join(sorted(chosen - known)) or repr(args.sections)}"
+                        f" (choose from {', '.join(sorted(known))})")
     if args.child:
         print(json.dumps(child(args.child, args.batch, args.candidates, args.reps, args.warmup)))
         return 0

@@ -17,7 +17,7 @@ POSE_EMBEDDINGS = ("raw", "random1", "1layer", "2layer")  # Table 3 rows
 class Config:
     preset: str = "paper"
     seed: int = 0
-    mode: str = "NUMBA"                 # NUMBA | C | CVM | JAX (structnet.backend)
+    mode: str = ""                      # NUMBA | C | CVM | JAX; "" = $STRUCTNET_MODE, else NUMBA (structnet.backend)
 
     # network (original-code.md, "Network")
     keep_prob: float = 0.25             # dropout on concat(h1, h2): "75% dropout"
@@ -99,6 +99,8 @@ class Config:
         for name in ("batch_size", "pretrain_batch_size", "n_candidates", "eval_chunk", "det_grid", "curve_images"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.mode and self.mode.strip().upper() not in ("NUMBA", "C", "CVM", "JAX"):
+            raise UserError(f"mode must be one of NUMBA, C, CVM, JAX (or empty for $STRUCTNET_MODE), got {self.mode!r}")
         choices = {"pretrain_optimizer": ("sgd", "adam"), "pretrain_decay": ("none", "cosine"),
                    "det_reduce": ("mean", "sum")}
         for name, ok in choices.items():

@@ -71,11 +71,11 @@ def learning_figure(run_dir, eval_json, out):
         for name in names:
             xs = [p["step"] for p in pts if name in p["mpjpe"]]
             ax.plot(xs, [p["mpjpe"][name] for p in pts if name in p["mpjpe"]], "o-", ms=3, label=name)
-        styles = ("k--", "g:", "b:", "c:", "m:")
-        for (k, v), st in zip(ref.items(), styles):
-            if k.startswith("mean of 500") or k.startswith("mean of 1500"):
-                continue
-            ax.axhline(v, color=st[0], ls=st[1:], lw=1, label=k)
+        styles = {"mean training pose (floor)": ("k", "--"), "nearest training pose (oracle)": ("m", ":"),
+                  "mean of 20 nearest training poses (oracle)": ("g", ":")}
+        for k, (color, ls) in styles.items():
+            if k in ref:
+                ax.axhline(ref[k], color=color, ls=ls, lw=1, label=k + " (test set)")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("batch")
         ax.grid(alpha=0.3)

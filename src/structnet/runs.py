@@ -16,11 +16,57 @@ from structnet.errors import UserError
 CKPT_FORMAT = "structnet-checkpoint-1"
 
 
+class deferred_interrupt:
+    """Hold Ctrl-C (SIGINT) back while an atomic write runs, then raise it once the write is
+    complete: h5py's cleanup swallows a KeyboardInterrupt raised inside it, so a run
+    interrupted mid-checkpoint used to carry on to its end. No-op outside the main thread."""
+
+    def __enter__(self):
+        import signal
+        import threading
+        self.caught = False
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        self.caught = True
+
+    def __exit__(self, *exc):
+        import signal
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        if self.caught and exc[0] is None:
+            raise KeyboardInterrupt
+        return False
+
+
+def remove_stale_temporaries(path):
+    """Remove ``path.tmp<PID>`` files left by killed processes (the PID no longer runs)."""
+    import glob
+    for tmp in glob.glob(glob.escape(path) + ".tmp*"):
+        pid = tmp[len(path) + 4:]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue                        # its writer still runs
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+
+
 def write_json(path, obj):
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=_jsonable)
-    os.replace(tmp, path)
+    with deferred_interrupt():
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True, default=_jsonable)
+        os.replace(tmp, path)
 
 
 def _jsonable(o):
@@ -34,8 +80,9 @@ def _jsonable(o):
 class Log:
     """Append JSON lines to ``path`` (flushed per line, so a killed run keeps its log)."""
 
-    def __init__(self, path):
-        self.f = open(path, "a")
+    def __init__(self, path, fresh=False):
+        """fresh: start a new log (a run started from scratch), else append (a resumed run)."""
+        self.f = open(path, "w" if fresh else "a")
 
     def __call__(self, **rec):
         rec.setdefault("time", time.time())
@@ -49,15 +96,16 @@ class Log:
 def save_checkpoint(path, params, state, arrays=None):
     """params: name -> array; state: JSON-able dict; arrays: extra name -> array. Atomic."""
     tmp = f"{path}.tmp{os.getpid()}"
-    with h5py.File(tmp, "w") as f:
-        f.attrs["format"] = CKPT_FORMAT
-        f.attrs["state"] = json.dumps(state, default=_jsonable)
-        for k, v in params.items():
-            f[f"params/{k}"] = v
-        for k, v in (arrays or {}).items():
-            f[f"arrays/{k}"] = v
-        f.flush()
-    os.replace(tmp, path)
+    with deferred_interrupt():
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = CKPT_FORMAT
+            f.attrs["state"] = json.dumps(state, default=_jsonable)
+            for k, v in params.items():
+                f[f"params/{k}"] = v
+            for k, v in (arrays or {}).items():
+                f[f"arrays/{k}"] = v
+            f.flush()
+        os.replace(tmp, path)
 
 
 def load_checkpoint(path):
@@ -92,6 +140,8 @@ def _names(f, group):
 def prepare_run_dir(run_dir, config_dict, resume):
     """Create the run directory; on resume, check the saved config matches (seed, preset, ...)."""
     os.makedirs(run_dir, exist_ok=True)
+    for name in ("checkpoint.h5", "model.h5", "results.json", "config.json"):
+        remove_stale_temporaries(os.path.join(run_dir, name))
     cfg_path = os.path.join(run_dir, "config.json")
     if resume and os.path.exists(cfg_path):
         with open(cfg_path) as f:

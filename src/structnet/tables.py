@@ -48,12 +48,22 @@ def table1(res, paper):
         p = t1["rows"].get(name)
         if p:
             lines.append(f"| {name} | paper | " + " | ".join(_cell(v) for v in p[:-1]) + f" | {_cell(p[-1])} | - |")
-    for name, m in res.get("reference", {}).items():
+    for name, m in _ordered_reference(res):
         ours = [m["per_action"].get(cmap[c]) for c in cols]
         six = pooled([v for v in ours if v is not None]) if any(ours) else None
         lines.append(f"| *{name}* | reference | " + " | ".join(_cell(v) for v in ours)
                      + f" | {_cell(six)} | {_cell(m['all'])} |")
     return "\n".join(lines)
+
+
+def _ordered_reference(res):
+    """The reference rows in reading order: the floor, the nearest pose, then Avg(A) oracles by A."""
+    import re
+    ref = res.get("reference", {})
+    def key(name):
+        m = re.search(r"mean of (\d+) nearest", name)
+        return (0, 0) if "floor" in name else (1, int(m.group(1))) if m else (1, 1)
+    return [(k, ref[k]) for k in sorted(ref, key=key)]
 
 
 LEARNED = ("DconvMP-HML", "StructNet-Max", "StructNet-Avg(20)", "StructNet-Avg(500)", "StructNet-Avg(500)-APF",
@@ -75,7 +85,8 @@ def floor_verdict(res):
             (below if e < floor else above).append(f"{name} {e:.1f} mm ({100 * (floor - e) / floor:+.0f}%)")
     text = [f"Read against the reference rows: predicting the mean training pose for every image gives "
             f"{floor:.1f} mm (the floor, every action); the pose set allows "
-            + ", ".join(f"{ref[k]['all'][0]:.1f} mm ({k.replace(' (oracle)', '')})" for k in ref if k != FLOOR)
+            + ", ".join(f"{v['all'][0]:.1f} mm ({k.replace(' (oracle)', '')})" for k, v in _ordered_reference(res)
+                        if k != FLOOR)
             + " (the ceilings)."]
     if below:
         text.append("Below the floor (percent better than the floor): " + "; ".join(below) + ".")
@@ -108,9 +119,9 @@ def claims(res, ablations, embedding=None):
         floor = ref[FLOOR]
         learned = [k for k in LEARNED if k in M]
         out.append((f"reference: {FLOOR}", f"{floor:.2f} mm", "reference"))
-        for k, v in ref.items():
+        for k, v in _ordered_reference(res):
             if k != FLOOR:
-                out.append((f"reference: {k}", f"{v:.2f} mm", "reference"))
+                out.append((f"reference: {k}", f"{v['all'][0]:.2f} mm", "reference"))
         out.append(("every learned method beats the mean-pose floor",
                     ", ".join(f"{k} {M[k]:.2f}" for k in learned) + f" vs floor {floor:.2f} mm",
                     all(M[k] < floor for k in learned)))
@@ -170,7 +181,7 @@ def run_summary(res):
             with open(path) as f:
                 r = json.load(f)
             n = r["epochs"] * r["batches_per_epoch"]
-            lines.append(f"- {phase} (`{path}`): {r['epochs']} epochs x {r['batches_per_epoch']} batches"
+            lines.append(f"- {phase} (`{path}`): {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''} x {r['batches_per_epoch']} batches"
                          f" of {r.get('batch_size', 128)} in "
                          f"{r['seconds'] / 60:.1f} min ({r['seconds'] / max(n, 1):.2f} s per batch, "
                          f"final cost {r['final'].get('cost', float('nan')):.4f})")

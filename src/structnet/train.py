@@ -105,6 +105,41 @@ def _held_out(cfg, every):
     return HeldOut(cfg)
 
 
+def check_checkpoint(path, params, expected, state, epochs, nb):
+    """Verify a checkpoint against the run's network before resuming: the same parameter
+    names and shapes, and a position (epoch, batch) inside the configured run."""
+    missing = sorted(set(expected) - set(params))
+    extra = sorted(set(params) - set(expected))
+    if missing or extra:
+        raise UserError(f"{path}: parameters do not match this network"
+                        + (f" (missing {', '.join(missing[:4])})" if missing else "")
+                        + (f" (unknown {', '.join(extra[:4])})" if extra else ""))
+    for k, shape in expected.items():
+        if tuple(params[k].shape) != tuple(shape):
+            raise UserError(f"{path}: parameter {k} has shape {tuple(params[k].shape)}, expected {tuple(shape)}")
+    e, b = state.get("epoch"), state.get("batch")
+    if not isinstance(e, int) or not isinstance(b, int) or not (0 <= e <= epochs) or not (0 <= b <= nb) \
+            or (e == epochs and b):
+        raise UserError(f"{path}: position epoch={e!r} batch={b!r} is outside this run "
+                        f"({epochs} epochs of {nb} batches)")
+
+
+def finished_results(run_dir, resume):
+    """The results of a finished run in run_dir (model.h5 and results.json present) when
+    resuming, else None: ``--resume`` on a finished run leaves it as it is."""
+    import json
+    res_path, model = os.path.join(run_dir, "results.json"), os.path.join(run_dir, "model.h5")
+    if not (resume and os.path.exists(res_path) and os.path.exists(model)):
+        return None
+    try:
+        with open(res_path) as f:
+            res = json.load(f)
+    except ValueError:
+        raise UserError(f"{res_path}: corrupt results of a finished run (delete the run directory to redo it)") from None
+    print(f"{run_dir}: already finished ({model}); left as it is", flush=True)
+    return res
+
+
 def _curve_point(log, phase, step, seconds, mpjpe, cost_s=None):
     """Log one learning-curve point: held-out MPJPE (mm) per method after ``step`` batches."""
     rec = {"step": step, "seconds": seconds, "mpjpe": mpjpe}
@@ -133,17 +168,26 @@ def run_pretrain(cfg, run_dir, resume=False):
     from structnet.pretrain import Pretrainer, detection_targets, learning_rate
     ds = _open_data(cfg, "pretrain")
     prepare_run_dir(run_dir, asdict(cfg), resume)
+    done = finished_results(run_dir, resume)
+    if done is not None:
+        ds.close()
+        return done
     ckpt = os.path.join(run_dir, "checkpoint.h5")
     y_all = P.to_network(ds.root_relative())
     model = Pretrainer(cfg, cfg.seed, mean_target=y_all.mean(0))
     start_epoch, start_batch = 0, 0
     if resume and os.path.exists(ckpt):
         params, state, arrays = load_checkpoint(ckpt)
+        check_checkpoint(ckpt, params, {k: v.get_value(borrow=True).shape for k, v in model.params.items()},
+                         state, cfg.pretrain_epochs, n_batches(cfg, len(ds), "pretrain"))
+        bad = [k for k in model.state if k not in arrays or arrays[k].shape != model.state[k].get_value(borrow=True).shape]
+        if bad:
+            raise UserError(f"{ckpt}: optimiser state {bad[0]} missing or of the wrong shape")
         for k, v in params.items():
             model.params[k].set_value(v)
         model.set_state(arrays, state.get("t", 0))
         start_epoch, start_batch = state["epoch"], state["batch"]
-    log = Log(os.path.join(run_dir, "log.jsonl"))
+    log = Log(os.path.join(run_dir, "log.jsonl"), fresh=(start_epoch, start_batch) == (0, 0))
     nb = n_batches(cfg, len(ds), "pretrain")
     total = cfg.pretrain_epochs * nb
     keep = cfg.keep_prob
@@ -254,6 +298,10 @@ def run_train(cfg, run_dir, pretrained=None, resume=False):
     """Algorithm 1 with frozen pre-trained convolutions; writes the run directory."""
     ds = _open_data(cfg)
     prepare_run_dir(run_dir, asdict(cfg) | {"pretrained": pretrained or ""}, resume)
+    done = finished_results(run_dir, resume)
+    if done is not None:
+        ds.close()
+        return done
     ckpt = os.path.join(run_dir, "checkpoint.h5")
     net = StructNet(cfg, cfg.seed)
     poseset = P.to_network(ds.root_relative())                 # the pose space Y: every training pose
@@ -261,6 +309,10 @@ def run_train(cfg, run_dir, pretrained=None, resume=False):
     start_epoch, start_batch = 0, 0
     if resume and os.path.exists(ckpt):
         params, state, arrays = load_checkpoint(ckpt)
+        check_checkpoint(ckpt, params, {k: v.get_value(borrow=True).shape for k, v in net.params.items()},
+                         state, cfg.epochs, n_batches(cfg, len(ds)))
+        if "working_set" not in arrays or arrays["working_set"].shape != (len(poseset),):
+            raise UserError(f"{ckpt}: working set missing or not of {len(poseset)} counts (the pose set)")
         net.set_values(params)
         ws = WorkingSet(len(poseset), arrays["working_set"])
         start_epoch, start_batch = state["epoch"], state["batch"]
@@ -270,7 +322,7 @@ def run_train(cfg, run_dir, pretrained=None, resume=False):
             net.set_values(fc_from_pretrained(pretrained, net.get_values()))
     steps = StepFunctions(net, from_features=True, eps=step_factors(net.trainable_names(False), cfg.eps_w, cfg.eps_b))
     grid = step_grid(cfg.step_min_exp, cfg.step_max_exp)
-    log = Log(os.path.join(run_dir, "log.jsonl"))
+    log = Log(os.path.join(run_dir, "log.jsonl"), fresh=(start_epoch, start_batch) == (0, 0))
     nb = n_batches(cfg, len(ds))
     C = min(cfg.n_candidates, len(poseset))
     held = _held_out(cfg, cfg.curve_every)
