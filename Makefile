@@ -154,6 +154,7 @@ sweep: $(DATA)/test.h5
 	  --recipe "adam-1e-3-detmean:pretrain_warmup=100 pretrain_decay=none det_reduce=mean" \
 	  --recipe "adam-3e-4-detsum:pretrain_lr=3e-4 pretrain_warmup=100 pretrain_decay=none det_reduce=sum" \
 	  --recipe "sgd-0.01-detmean:pretrain_optimizer=sgd pretrain_lr=0.01 pretrain_warmup=0 pretrain_decay=none det_reduce=mean" \
+	  --recipe "sgd-1e-3-detmean:pretrain_optimizer=sgd pretrain_lr=1e-3 pretrain_warmup=0 pretrain_decay=none det_reduce=mean" \
 	  --recipe "adam-1e-3-detmean-nonoise:pretrain_warmup=100 pretrain_decay=none det_reduce=mean pca_noise=0"
 
 all: data sample-figure pretrain train eval apf figures tables

@@ -90,16 +90,22 @@ def main():
     if a.table:
         print(table(json.load(open(a.out))))
         return 0
-    results = []
+    results, head = [], {}
     if os.path.exists(a.out):
-        results = json.load(open(a.out))["recipes"]
+        head = json.load(open(a.out))
+        results = head.pop("recipes")
+    if "held_out_floor_mm" not in head:
+        from structnet.baselines import mean_pose_error
+        tr = Dataset(os.path.join(a.data, "train.h5"))
+        head["held_out_floor_mm"] = mean_pose_error(tr.root_relative(), HeldOut(quick(), a.data).gt)
+        tr.close()
     done = {r["name"] for r in results}
     for spec in a.recipe:
         name, _, rest = spec.partition(":")
         if name in done:
             continue
         results.append(run(name, rest.split() + [f"batch_size={a.batch}"], a.steps, a.every, a.data, a.batch))
-        write_json(a.out, {"data": a.data, "held_out_images": 512, "recipes": results})
+        write_json(a.out, head | {"data": a.data, "held_out_images": 512, "recipes": results})
 
 
 if __name__ == "__main__":
