@@ -64,7 +64,7 @@ help:
 	@echo "make figures   Figure 3 and Figure 4 -> figures/"
 	@echo "make tables    tables beside the paper's and the claims -> $(RUN)/tables.md, README results"
 	@echo "make ablations lambda = 0 and the Table 3 pose embeddings -> $(RUN)/ablations/"
-	@echo "make activations  mean |activation| per layer at init and after training -> bench/results/activations.json"
+	@echo "make activations  mean absolute activation per layer at init and after training -> bench/results/activations.json"
 	@echo "make sweep     the pre-training recipe sweep -> bench/results/pretrain_sweep.json"
 
 $(STAMP): pyproject.toml
