@@ -147,18 +147,23 @@ def _curve_point(log, phase, step, seconds, mpjpe, cost_s=None):
     return rec
 
 
-def _read_curve(log_path, phase):
-    """Every curve point of a run's log (resumed runs included), in step order."""
+def _log_records(log_path):
+    """The JSON records of a run's log.jsonl (a line cut short by a kill is skipped)."""
     import json
-    pts = {}
     with open(log_path) as f:
         for line in f:
             try:
-                r = json.loads(line)
+                yield json.loads(line)
             except ValueError:
                 continue
-            if r.get("event") == "curve" and r.get("phase") == phase:
-                pts[r["step"]] = {k: r[k] for k in ("step", "seconds", "mpjpe", "curve_seconds") if k in r}
+
+
+def _read_curve(log_path, phase):
+    """Every curve point of a run's log (resumed runs included), in step order."""
+    pts = {}
+    for r in _log_records(log_path):
+        if r.get("event") == "curve" and r.get("phase") == phase:
+            pts[r["step"]] = {k: r[k] for k in ("step", "seconds", "mpjpe", "curve_seconds") if k in r}
     return [pts[k] for k in sorted(pts)]
 
 
@@ -251,16 +256,8 @@ def run_pretrain(cfg, run_dir, resume=False):
 
 def _line_search_stats(log_path, grid):
     """How often each step of the grid was chosen, over every batch of the run's log."""
-    import json
-    chosen = []
-    with open(log_path) as f:
-        for line in f:
-            try:
-                r = json.loads(line)
-            except ValueError:
-                continue
-            if r.get("phase") == "train" and "step" in r and "event" not in r:
-                chosen.append(r["step"])
+    chosen = [r["step"] for r in _log_records(log_path)
+              if r.get("phase") == "train" and "step" in r and "event" not in r]
     counts = {f"{g:.0e}": int(np.sum(np.isclose(chosen, g))) for g in grid}
     top = counts[f"{grid[-1]:.0e}"]
     return {"batches": len(chosen), "chosen": counts, "top_of_grid_fraction": top / len(chosen) if chosen else None}
