@@ -35,12 +35,8 @@ def main():
     y = P.to_network(ds.root_relative(idx))
     rows = {}
     rows["init (random, the config's init)"] = activation_scales(StructNet(cfg, cfg.seed), x, y)
-    from structnet.train import fc_from_pretrained, load_pretrained_convs
-    pre = os.path.join(a.run, "pretrain", "model.h5")
-    start = StructNet(cfg, cfg.seed)
-    start.set_values(load_pretrained_convs(pre))
-    if cfg.init_fc_from_pretrain:
-        start.set_values(fc_from_pretrained(pre, start.get_values()))
+    from structnet.train import start_from_pretrained
+    start = start_from_pretrained(StructNet(cfg, cfg.seed), os.path.join(a.run, "pretrain", "model.h5"))
     rows["start of StructNet training (pre-trained)"] = activation_scales(start, x, y)
     rows["after training"] = activation_scales(StructNet.load(os.path.join(a.run, "train", "model.h5")), x, y)
     write_json(a.out, {"run": a.run, "images": len(idx), "rows": rows})

@@ -18,8 +18,7 @@ from structnet import poses as P
 from structnet.config import quick
 from structnet.curves import HeldOut
 from structnet.dataset import Dataset
-from structnet.network import dropout_mask
-from structnet.pretrain import Pretrainer, detection_targets, learning_rate
+from structnet.pretrain import Pretrainer, detection_prior, learning_rate, make_batch
 from structnet.runs import write_json
 
 
@@ -36,14 +35,11 @@ def run(name, overrides, steps, every, data, batch, seed=0):
     for step in range(steps):
         idx = np.sort(order[(step * batch) % len(ds):][:batch])
         rng = np.random.default_rng([seed, 1, step])
-        x, off = ds.input_for(cfg, ds.read_images(idx), rng, return_offsets=True)
-        det = detection_targets(ds.joints2d[idx], off, cfg.det_grid)
+        x, y, det, mr, md = make_batch(cfg, ds, y_all, idx, rng)
         if prior is None:
-            p = det.mean()
-            prior = float(-(p * np.log(p) + (1 - p) * np.log(1 - p)) * (det.shape[1] if cfg.det_reduce == "sum" else 1))
-        mr, md = dropout_mask(rng, len(idx), cfg.keep_prob, 1024), dropout_mask(rng, len(idx), cfg.keep_prob, 1024)
+            prior = detection_prior(det, cfg.det_reduce)
         t = time.perf_counter()
-        out = model.step(x, y_all[idx], det, mr, md, learning_rate(cfg, step, steps))
+        out = model.step(x, y, det, mr, md, learning_rate(cfg, step, steps))
         times.append(time.perf_counter() - t)
         costs.append(out)
         if not np.isfinite(out["cost"]):

@@ -1,5 +1,4 @@
-"""Learning curves: held-out MPJPE logged during pre-training and training (issue: the
-networks must learn), and the reference lines they are read against.
+"""Learning curves: the held-out images whose MPJPE pre-training and training log.
 
 A fixed subset of the test set (its first ``curve_images`` images, centre crops) is
 preprocessed once per run; every ``curve_every`` batches the loop calls ``evaluate`` with
@@ -37,12 +36,3 @@ class HeldOut:
         pred = np.concatenate([predict(self.x[i:i + chunk]) for i in range(0, len(self.x), chunk)])
         return metrics.mpjpe(pred, self.gt)
 
-
-def reference_lines(train_poses_mm, test_poses_mm, A=(1, 20, 500)):
-    """The floor and the ceilings of a curve: MPJPE (mm) of the mean training pose, and of
-    the best possible Max (nearest training pose) and Avg(A) (mean of the A nearest)."""
-    from structnet.baselines import mean_pose_error, oracle_errors
-    out = {"mean training pose (floor)": mean_pose_error(train_poses_mm, test_poses_mm)}
-    for a, e in oracle_errors(train_poses_mm, test_poses_mm, A).items():
-        out[a] = e
-    return out

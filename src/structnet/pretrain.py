@@ -15,7 +15,7 @@ import pytensor.tensor as pt
 
 from structnet.backend import compile_fn
 from structnet.layers import build_dense, build_dropout
-from structnet.network import image_input, CONV_LAYERS, CONV_NAMES, build_conv_features
+from structnet.network import image_input, CONV_LAYERS, CONV_NAMES, build_conv_features, dropout_mask
 
 PIXEL_STD = 64.0      # about the std of the pixels, grey levels (synthetic world: 52-55)
 HEADS = (("r1", 6400, 1024, "relu"), ("r2", 1024, 2048, "relu"), ("r3", 2048, 51, "tanh"),
@@ -100,6 +100,24 @@ def detection_targets(joints2d, offsets, grid=10, size=112):
     b, j = np.nonzero(ok)
     t[b, j, cell[b, j, 1], cell[b, j, 0]] = 1.0
     return t.reshape(B, -1)
+
+
+def make_batch(config, ds, y_all, idx, rng):
+    """One pre-training batch from dataset ``ds``: (images, targets y_all[idx], detection
+    targets, regression and detection dropout masks), every random draw from ``rng``."""
+    x, off = ds.input_for(config, ds.read_images(idx), rng, return_offsets=True)
+    det = detection_targets(ds.joints2d[idx], off, config.det_grid)
+    mr = dropout_mask(rng, len(idx), config.keep_prob, 1024)
+    md = dropout_mask(rng, len(idx), config.keep_prob, 1024)
+    return x, y_all[idx], det, mr, md
+
+
+def detection_prior(det, reduce="mean"):
+    """The detection cost of predicting each window's base rate: the entropy of the targets'
+    mean, per window ("mean") or summed over the windows of an image ("sum")."""
+    p = float(np.mean(det))
+    h = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    return h * (det.shape[1] if reduce == "sum" else 1)
 
 
 class Pretrainer:

@@ -2,7 +2,9 @@
 
 A run directory holds ``config.json`` (the resolved configuration), ``log.jsonl`` (one
 JSON object per line), ``checkpoint.h5`` (parameters and loop state, rewritten
-atomically) and, at the end, ``model.h5`` and ``results.json``.
+atomically) and, at the end, ``model.h5`` and ``results.json``. Here too: the checks
+made before resuming (``check_checkpoint``, ``finished_results``) and the readers of the
+log (``log_records``, ``read_curve``).
 """
 import json
 import os
@@ -150,3 +152,56 @@ def prepare_run_dir(run_dir, config_dict, resume):
         if diff:
             raise UserError(f"{cfg_path}: --resume with a different config ({', '.join(diff)})")
     write_json(cfg_path, config_dict)
+
+
+def check_checkpoint(path, params, expected, state, epochs, nb):
+    """Verify a checkpoint against the run's network before resuming: the same parameter
+    names and shapes, and a position (epoch, batch) inside the configured run."""
+    missing = sorted(set(expected) - set(params))
+    extra = sorted(set(params) - set(expected))
+    if missing or extra:
+        raise UserError(f"{path}: parameters do not match this network"
+                        + (f" (missing {', '.join(missing[:4])})" if missing else "")
+                        + (f" (unknown {', '.join(extra[:4])})" if extra else ""))
+    for k, shape in expected.items():
+        if tuple(params[k].shape) != tuple(shape):
+            raise UserError(f"{path}: parameter {k} has shape {tuple(params[k].shape)}, expected {tuple(shape)}")
+    e, b = state.get("epoch"), state.get("batch")
+    if not isinstance(e, int) or not isinstance(b, int) or not (0 <= e <= epochs) or not (0 <= b <= nb) \
+            or (e == epochs and b):
+        raise UserError(f"{path}: position epoch={e!r} batch={b!r} is outside this run "
+                        f"({epochs} epochs of {nb} batches)")
+
+
+def finished_results(run_dir, resume):
+    """The results of a finished run in run_dir (model.h5 and results.json present) when
+    resuming, else None: ``--resume`` on a finished run leaves it as it is."""
+    res_path, model = os.path.join(run_dir, "results.json"), os.path.join(run_dir, "model.h5")
+    if not (resume and os.path.exists(res_path) and os.path.exists(model)):
+        return None
+    try:
+        with open(res_path) as f:
+            res = json.load(f)
+    except ValueError:
+        raise UserError(f"{res_path}: corrupt results of a finished run (delete the run directory to redo it)") from None
+    print(f"{run_dir}: already finished ({model}); left as it is", flush=True)
+    return res
+
+
+def log_records(log_path):
+    """The JSON records of a run's log.jsonl (a line cut short by a kill is skipped)."""
+    with open(log_path) as f:
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+
+def read_curve(log_path, phase):
+    """Every curve point of a run's log (resumed runs included), in step order."""
+    pts = {}
+    for r in log_records(log_path):
+        if r.get("event") == "curve" and r.get("phase") == phase:
+            pts[r["step"]] = {k: r[k] for k in ("step", "seconds", "mpjpe", "curve_seconds") if k in r}
+    return [pts[k] for k in sorted(pts)]

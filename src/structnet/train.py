@@ -19,7 +19,8 @@ from structnet.dataset import Dataset
 from structnet.errors import UserError
 from structnet.linesearch import best_step, step_grid
 from structnet.network import CONV_NAMES, StructNet, dropout_mask
-from structnet.runs import Log, load_checkpoint, prepare_run_dir, save_checkpoint, write_json
+from structnet.runs import (Log, check_checkpoint, finished_results, load_checkpoint, log_records, prepare_run_dir,
+                            read_curve, save_checkpoint, write_json)
 from structnet.steps import StepFunctions, step_factors
 from structnet.workingset import WorkingSet
 
@@ -105,41 +106,6 @@ def _held_out(cfg, every):
     return HeldOut(cfg)
 
 
-def check_checkpoint(path, params, expected, state, epochs, nb):
-    """Verify a checkpoint against the run's network before resuming: the same parameter
-    names and shapes, and a position (epoch, batch) inside the configured run."""
-    missing = sorted(set(expected) - set(params))
-    extra = sorted(set(params) - set(expected))
-    if missing or extra:
-        raise UserError(f"{path}: parameters do not match this network"
-                        + (f" (missing {', '.join(missing[:4])})" if missing else "")
-                        + (f" (unknown {', '.join(extra[:4])})" if extra else ""))
-    for k, shape in expected.items():
-        if tuple(params[k].shape) != tuple(shape):
-            raise UserError(f"{path}: parameter {k} has shape {tuple(params[k].shape)}, expected {tuple(shape)}")
-    e, b = state.get("epoch"), state.get("batch")
-    if not isinstance(e, int) or not isinstance(b, int) or not (0 <= e <= epochs) or not (0 <= b <= nb) \
-            or (e == epochs and b):
-        raise UserError(f"{path}: position epoch={e!r} batch={b!r} is outside this run "
-                        f"({epochs} epochs of {nb} batches)")
-
-
-def finished_results(run_dir, resume):
-    """The results of a finished run in run_dir (model.h5 and results.json present) when
-    resuming, else None: ``--resume`` on a finished run leaves it as it is."""
-    import json
-    res_path, model = os.path.join(run_dir, "results.json"), os.path.join(run_dir, "model.h5")
-    if not (resume and os.path.exists(res_path) and os.path.exists(model)):
-        return None
-    try:
-        with open(res_path) as f:
-            res = json.load(f)
-    except ValueError:
-        raise UserError(f"{res_path}: corrupt results of a finished run (delete the run directory to redo it)") from None
-    print(f"{run_dir}: already finished ({model}); left as it is", flush=True)
-    return res
-
-
 def _curve_point(log, phase, step, seconds, mpjpe, cost_s=None):
     """Log one learning-curve point: held-out MPJPE (mm) per method after ``step`` batches."""
     rec = {"step": step, "seconds": seconds, "mpjpe": mpjpe}
@@ -147,30 +113,10 @@ def _curve_point(log, phase, step, seconds, mpjpe, cost_s=None):
     return rec
 
 
-def _log_records(log_path):
-    """The JSON records of a run's log.jsonl (a line cut short by a kill is skipped)."""
-    import json
-    with open(log_path) as f:
-        for line in f:
-            try:
-                yield json.loads(line)
-            except ValueError:
-                continue
-
-
-def _read_curve(log_path, phase):
-    """Every curve point of a run's log (resumed runs included), in step order."""
-    pts = {}
-    for r in _log_records(log_path):
-        if r.get("event") == "curve" and r.get("phase") == phase:
-            pts[r["step"]] = {k: r[k] for k in ("step", "seconds", "mpjpe", "curve_seconds") if k in r}
-    return [pts[k] for k in sorted(pts)]
-
-
 # ----------------------------------------------------------------------------------- pretrain
 def run_pretrain(cfg, run_dir, resume=False):
     """Train DconvMP-HML; writes run_dir/{config.json, log.jsonl, checkpoint.h5, model.h5, results.json}."""
-    from structnet.pretrain import Pretrainer, detection_targets, learning_rate
+    from structnet.pretrain import Pretrainer, learning_rate, make_batch
     ds = _open_data(cfg, "pretrain")
     prepare_run_dir(run_dir, asdict(cfg), resume)
     done = finished_results(run_dir, resume)
@@ -195,18 +141,12 @@ def run_pretrain(cfg, run_dir, resume=False):
     log = Log(os.path.join(run_dir, "log.jsonl"), fresh=(start_epoch, start_batch) == (0, 0))
     nb = n_batches(cfg, len(ds), "pretrain")
     total = cfg.pretrain_epochs * nb
-    keep = cfg.keep_prob
     held = _held_out(cfg, cfg.pretrain_curve_every)
     predict = lambda x: P.from_network(model.predict(x))
 
     def load(item):
         epoch, b, idx = item
-        rng = batch_rng(cfg.seed, "pretrain", epoch, b, 0)
-        x, off = ds.input_for(cfg, ds.read_images(idx), rng, return_offsets=True)
-        det = detection_targets(ds.joints2d[idx], off, cfg.det_grid)
-        mr = dropout_mask(rng, len(idx), keep, 1024)
-        md = dropout_mask(rng, len(idx), keep, 1024)
-        return epoch, b, x, y_all[idx], det, mr, md
+        return (epoch, b) + make_batch(cfg, ds, y_all, idx, batch_rng(cfg.seed, "pretrain", epoch, b, 0))
 
     def save(epoch, batch):
         values = model.values()
@@ -246,7 +186,7 @@ def run_pretrain(cfg, run_dir, resume=False):
     save_checkpoint(os.path.join(run_dir, "model.h5"), model.values(), {"phase": "pretrain", "done": True})
     res = {"phase": "pretrain", "epochs": cfg.pretrain_epochs, "batches_per_epoch": nb, "seconds": elapsed,
            "batch_size": cfg.pretrain_batch_size, "final": last, "images": len(ds),
-           "curve": _read_curve(os.path.join(run_dir, "log.jsonl"), "pretrain")}
+           "curve": read_curve(os.path.join(run_dir, "log.jsonl"), "pretrain")}
     write_json(os.path.join(run_dir, "results.json"), res)
     log(phase="pretrain", event="done", seconds=elapsed)
     log.close()
@@ -256,7 +196,7 @@ def run_pretrain(cfg, run_dir, resume=False):
 
 def _line_search_stats(log_path, grid):
     """How often each step of the grid was chosen, over every batch of the run's log."""
-    chosen = [r["step"] for r in _log_records(log_path)
+    chosen = [r["step"] for r in log_records(log_path)
               if r.get("phase") == "train" and "step" in r and "event" not in r]
     counts = {f"{g:.0e}": int(np.sum(np.isclose(chosen, g))) for g in grid}
     top = counts[f"{grid[-1]:.0e}"]
@@ -279,6 +219,15 @@ def fc_from_pretrained(path, values):
     h3[n1:] = params["r2/W"]
     out["h3/W"], out["h3/b"] = h3, params["r2/b"]
     return out
+
+
+def start_from_pretrained(net, path):
+    """StructNet as training starts it: the pre-trained convolutions (and, with
+    init_fc_from_pretrain, the image head of ``fc_from_pretrained``) from ``path``."""
+    net.set_values(load_pretrained_convs(path))
+    if net.config.init_fc_from_pretrain:
+        net.set_values(fc_from_pretrained(path, net.get_values()))
+    return net
 
 
 def load_pretrained_convs(path):
@@ -314,9 +263,7 @@ def run_train(cfg, run_dir, pretrained=None, resume=False):
         ws = WorkingSet(len(poseset), arrays["working_set"])
         start_epoch, start_batch = state["epoch"], state["batch"]
     elif pretrained:
-        net.set_values(load_pretrained_convs(pretrained))
-        if cfg.init_fc_from_pretrain:
-            net.set_values(fc_from_pretrained(pretrained, net.get_values()))
+        start_from_pretrained(net, pretrained)
     steps = StepFunctions(net, from_features=True, eps=step_factors(net.trainable_names(False), cfg.eps_w, cfg.eps_b))
     grid = step_grid(cfg.step_min_exp, cfg.step_max_exp)
     log = Log(os.path.join(run_dir, "log.jsonl"), fresh=(start_epoch, start_batch) == (0, 0))
@@ -394,7 +341,7 @@ def run_train(cfg, run_dir, pretrained=None, resume=False):
     res = {"phase": "train", "epochs": cfg.epochs, "batches_per_epoch": nb, "seconds": elapsed, "final": last,
            "images": len(ds), "working_set_top": ws.most_frequent(cfg.k_most_violated).tolist(),
            "line_search": _line_search_stats(os.path.join(run_dir, "log.jsonl"), grid),
-           "curve": _read_curve(os.path.join(run_dir, "log.jsonl"), "train")}
+           "curve": read_curve(os.path.join(run_dir, "log.jsonl"), "train")}
     write_json(os.path.join(run_dir, "results.json"), res)
     log(phase="train", event="done", seconds=elapsed)
     log.close()
