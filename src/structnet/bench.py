@@ -224,7 +224,8 @@ def h36m_table(res, source):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="structnet bench", description=__doc__.splitlines()[0])
+    from structnet.cli import Parser
+    ap = Parser(prog="structnet bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sections", default="network,data,scoring",
                     help="comma-separated: network (the steps per mode), data (synthetic pipeline), scoring, "
                          "h36m (Human3.6M extraction on full-size fixture videos)")
@@ -245,6 +246,14 @@ def main(argv=None):
         from structnet.errors import UserError
         raise UserError(f"--sections: unknown or no section {', '.join(sorted(chosen - known)) or repr(args.sections)}"
                         f" (choose from {', '.join(sorted(known))})")
+    if not args.child:
+        from structnet.checks import out_dir, out_file
+        out_dir(os.path.dirname(os.path.abspath(args.out)), "--out")
+        out_file(args.out, "--out")
+        if args.readme:
+            from structnet.tables import _markers
+            out_file(args.readme, "--readme")
+            _markers(args.readme, H36M_BEGIN, H36M_END)
     if args.child:
         print(json.dumps(child(args.child, args.batch, args.candidates, args.reps, args.warmup)))
         return 0
@@ -299,11 +308,8 @@ def main(argv=None):
         for mode, entry in result["modes"].items():
             if all(k in entry for k in STEPS):
                 entry["ratio_vs_torch"] = {k: entry[k] / result["torch"][k] for k in STEPS}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(tmp, args.out)
+    from structnet.runs import write_text
+    write_text(args.out, json.dumps(result, indent=2))
     if args.readme and "h36m" in result:
         from structnet.tables import replace_between
         replace_between(args.readme, H36M_BEGIN, H36M_END, h36m_table(result["h36m"], args.out))

@@ -64,6 +64,8 @@ def parse(path):
             lines = f.read().splitlines()
     except OSError as e:
         raise UserError(f"{path}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text BVH file (binary content)") from None
     joints, stack, nch, i = [], [], 0, 0
 
     def fail(msg):
@@ -114,6 +116,10 @@ def parse(path):
         raise UserError(f"{path}: MOTION has {data.shape} values, expected {frames} frames x {nch} channels")
     if not np.all(np.isfinite(data)):
         raise UserError(f"{path}: MOTION contains NaN or inf")
+    if not (np.isfinite(frame_time) and frame_time > 0):
+        raise UserError(f"{path}: Frame Time must be a positive number of seconds, got {frame_time}")
+    if frames < 2:
+        raise UserError(f"{path}: {frames} frame(s); a clip needs at least 2 frames")
     keep = [j for j in joints if j.name != "__end__"]
     remap = {joints.index(j): k for k, j in enumerate(keep)}
     for j in keep:
@@ -146,12 +152,12 @@ def global_transforms(m, rest=False):
     return P, R
 
 
-def _unit_scale(d):
+def _unit_scale(d, path=""):
     """mm per file unit from the pelvis-thorax distance d (a human's is about 0.5 m)."""
     for scale in (1.0, 10.0, 25.4, 1000.0):     # mm, cm, inch, m
         if 250 <= d * scale <= 900:
             return scale
-    raise UserError(f"cannot tell the unit of this BVH: pelvis-thorax distance {d:.3g}")
+    raise UserError(f"{path}: cannot tell the unit of this BVH: pelvis-thorax distance {d:.3g}")
 
 
 def to_h36m(m, name_map="bandai", up="y"):
@@ -175,7 +181,7 @@ def to_h36m(m, name_map="bandai", up="y"):
     hu, hf = Rh @ up_r, Rh @ fwd_r
     out[:, 9] = out[:, 8] + s * (105 * hu + 60 * hf)
     out[:, 10] = out[:, 9] + s * (106 * hu - 45 * hf)
-    out *= _unit_scale(size)
+    out *= _unit_scale(size, m.path)
     if up == "y":
         out = np.stack([out[..., 0], -out[..., 2], out[..., 1]], -1)
     elif up != "z":
@@ -196,16 +202,22 @@ def clip_action(path):
     return parts[1] if len(parts) >= 3 else stem
 
 
+def check_dir(bvh_dir):
+    """The .bvh files of a directory (sorted names); none, or no directory, is a UserError."""
+    if not bvh_dir or not os.path.isdir(bvh_dir):
+        raise UserError(f"--bvh-dir {bvh_dir!r} is not a directory of .bvh files")
+    files = sorted(f for f in os.listdir(bvh_dir) if f.lower().endswith(".bvh"))
+    if not files:
+        raise UserError(f"{bvh_dir}: no .bvh files (--bvh-dir)")
+    return files
+
+
 def units(cfg, subjects):
     """Sequences for ``structnet.synth``: every BVH clip of cfg.bvh_dir, each assigned to one
     of the seven subjects by a hash of its name (so train and test clips never overlap),
     resampled to 50 fps, centred in the capture area, feet on the floor."""
     from structnet import motion as M
-    if not cfg.bvh_dir or not os.path.isdir(cfg.bvh_dir):
-        raise UserError(f"bvh_dir {cfg.bvh_dir!r} is not a directory of .bvh files")
-    files = sorted(f for f in os.listdir(cfg.bvh_dir) if f.lower().endswith(".bvh"))
-    if not files:
-        raise UserError(f"{cfg.bvh_dir}: no .bvh files")
+    files = check_dir(cfg.bvh_dir)
     everyone = M.TRAIN_SUBJECTS + M.TEST_SUBJECTS
     out, count = [], {}
     for f in files:

@@ -12,8 +12,16 @@ def _quiet():
     warnings.filterwarnings("ignore", category=UserWarning, module="pytensor")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are the one-line UserError of every other bad input."""
+
+    def error(self, message):
+        from structnet.errors import UserError
+        raise UserError(f"{self.prog}: {message}")
+
+
 def build_parser():
-    ap = argparse.ArgumentParser(prog="structnet", description="StructNet (Li, Zhang, Chan, ICCV 2015) on PyTensor")
+    ap = Parser(prog="structnet", description="StructNet (Li, Zhang, Chan, ICCV 2015) on PyTensor")
     sub = ap.add_subparsers(dest="command", required=True)
     s = sub.add_parser("summary", help="layers, output shapes and parameter shapes")
     s.add_argument("--json", action="store_true")
@@ -81,25 +89,44 @@ def build_parser():
     return ap
 
 
+def _splits(text):
+    from structnet.errors import UserError
+    splits = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in splits if s not in ("train", "test")]
+    if not splits or bad:
+        raise UserError(f"--splits: {'unknown split ' + repr(bad[0]) if bad else 'no split'} in {text!r}"
+                        " (train, test or both)")
+    return splits
+
+
 def _data(args):
     import json
+    from structnet.checks import at_least, out_dir
+    from structnet.runs import remove_stale_temporaries
+    at_least(args.workers, 1, "--workers")
+    at_least(args.seed, 0, "--seed")
+    at_least(args.every, 1, "--every")
+    splits = _splits(args.splits)
     if args.dataset == "h36m":
-        return _data_h36m(args)
+        return _data_h36m(args, splits)
     from structnet.synth import build, get_data_preset
     cfg = get_data_preset(args.preset, source=args.source, bvh_dir=args.bvh_dir, seed=args.seed,
                           workers=args.workers)
-    os.makedirs(args.out, exist_ok=True)
-    for split in [s.strip() for s in args.splits.split(",") if s.strip()]:
-        if split not in ("train", "test"):
-            from structnet.errors import UserError
-            raise UserError(f"unknown split {split!r}: train or test")
-        stats = build(cfg, os.path.join(args.out, f"{split}.h5"), split)
+    if cfg.source == "bvh":
+        from structnet.bvh import check_dir
+        check_dir(cfg.bvh_dir)
+    out_dir(args.out, "--out")
+    for split in splits:
+        path = os.path.join(args.out, f"{split}.h5")
+        remove_stale_temporaries(path)
+        stats = build(cfg, path, split)
         print(json.dumps({"split": split, **stats}))
     return 0
 
 
-def _data_h36m(args):
+def _data_h36m(args, splits):
     import json
+    from structnet.checks import out_dir
     from structnet.errors import UserError
     from structnet.h36m import names
     from structnet.h36m.extract import ExtractConfig, extract
@@ -107,8 +134,10 @@ def _data_h36m(args):
         actions = names.parse_actions(args.actions)
     except ValueError as e:
         raise UserError(str(e)) from None
-    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
-    os.makedirs(args.out, exist_ok=True)
+    splits = tuple(splits)
+    if not args.root and not args.npz:
+        raise UserError("--dataset h36m needs --root (H36M_ROOT=...): the release or h36m-fetch directory")
+    out_dir(args.out, "--out")
     if args.npz:
         from structnet.h36m.npz import convert
         print(json.dumps(convert(args.npz, os.path.join(args.out, "poses.h5"), actions=actions, every=args.every)))
@@ -130,45 +159,64 @@ def _data_h36m(args):
 
 def _train(args):
     import json
+    from structnet.checks import out_dir
     from structnet.config import get_preset
     from structnet.errors import UserError
     from structnet.train import run_pretrain, run_train
     cfg = get_preset(args.preset).override(args.set)
     if args.command == "pretrain":
-        res = run_pretrain(cfg, os.path.join(args.run, "pretrain"), resume=args.resume)
+        out_dir(args.run, "--run")
+        res = run_pretrain(cfg, out_dir(os.path.join(args.run, "pretrain"), "--run"), resume=args.resume)
     else:
         pre = args.pretrained or os.path.join(args.run, "pretrain", "model.h5")
-        if not os.path.exists(pre):
+        if not os.path.isfile(pre):
             raise UserError(f"{pre}: no pre-trained network; run `make pretrain` first (or pass --pretrained)")
-        res = run_train(cfg, args.out or os.path.join(args.run, "train"), pre, resume=args.resume)
+        out = args.out or os.path.join(args.run, "train")
+        if not args.out:
+            out_dir(args.run, "--run")
+        res = run_train(cfg, out_dir(out, "--out" if args.out else "--run"), pre, resume=args.resume)
     print(json.dumps(res))
     return 0
 
 
 def _evaluate(args):
     import json
+    from structnet.checks import out_dir, out_file
+    from structnet.errors import UserError
     if args.command == "eval":
         from structnet.evaluate import run_eval
+        if args.pretrained and not os.path.isfile(args.pretrained):
+            raise UserError(f"{args.pretrained}: no such pre-trained model (--pretrained)")
+        out_dir(args.out, "--out")
         res = run_eval(args.run, args.data, args.out, args.pretrained, pose_set=args.pose_set)
         print(json.dumps({k: v["all"] for k, v in res["methods"].items()}))
     elif args.command == "apf":
         from structnet.evaluate import run_apf
+        from structnet.checks import at_least
+        at_least(args.A, 1, "--A")
+        at_least(args.layers, 1, "--layers")
+        at_least(args.particles, 1, "--particles")
+        at_least(args.max_images, 0, "--max-images")
+        out_file(os.path.join(args.eval, "results.json"), "--eval")
         print(json.dumps(run_apf(args.run, args.data, args.eval, args.A, args.layers, args.particles,
                                  max_images=args.max_images, pose_set=args.pose_set)["all"]))
     elif args.command == "tables":
-        from structnet.tables import render
-        text = render(args.eval, args.ablations, args.embedding)
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.out)
+        from structnet.runs import write_text
+        from structnet.tables import check_readme, render, update_readme
+        out_file(args.out, "--out")
         if args.readme:
-            from structnet.tables import update_readme
+            check_readme(args.readme)
+        text = render(args.eval, args.ablations, args.embedding)
+        write_text(args.out, text)
+        if args.readme:
             update_readme(args.readme, text, args.out)
         print(text)
     else:
+        from structnet.checks import read_json
         from structnet.figures import figure3, figure4, learning_figure
-        os.makedirs(args.out, exist_ok=True)
+        read_json(os.path.join(args.eval, "results.json"), "evaluation results", ("methods",),
+                  "; run `make eval` first")
+        out_dir(args.out, "--out")
         figure3(os.path.join(args.eval, "results.json"), os.path.join(args.out, "figure3.png"))
         learning_figure(os.path.dirname(os.path.normpath(args.run)), os.path.join(args.eval, "results.json"),
                         os.path.join(args.out, "learning.png"))
@@ -183,6 +231,9 @@ def main(argv=None):
     _quiet()
     from structnet.errors import UserError
     try:
+        from structnet.backend import resolve_mode
+        if os.environ.get("STRUCTNET_MODE"):
+            resolve_mode(os.environ["STRUCTNET_MODE"])
         if argv and argv[0] == "bench":
             from structnet import bench
             return bench.main(argv[1:])
@@ -197,15 +248,36 @@ def main(argv=None):
         if args.command in ("eval", "apf", "tables", "figures"):
             return _evaluate(args)
         if args.command == "sample-figure":
+            from structnet.checks import out_file
             from structnet.figures_data import sample_grid
+            out_file(args.out, "--out")
             print(sample_grid(args.data, args.out))
     except UserError as e:
-        print(f"structnet: error: {e}", file=sys.stderr)
+        print(f"structnet: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except OSError as e:             # a path problem no check foresaw: still one line
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"structnet: error: {where}{' '.join(str(e.strerror or e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("structnet: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        if _from_interrupt(e):      # Ctrl-C inside compiled code: numba wraps it in a SystemError
+            print("structnet: interrupted", file=sys.stderr)
+            return 130
+        raise
     return 0
+
+
+def _from_interrupt(e):
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 if __name__ == "__main__":

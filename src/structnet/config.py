@@ -13,6 +13,22 @@ from structnet.errors import UserError
 POSE_EMBEDDINGS = ("raw", "random1", "1layer", "2layer")  # Table 3 rows
 
 
+# field: (low, high, low excluded); high None = unbounded. Checked by Config.validated.
+RANGES = {
+    "seed": (0, 2 ** 32 - 1, False), "keep_prob": (0, 1, True), "embed_dim": (1, None, False),
+    "init_std_conv1": (0, None, True), "init_std_image": (0, None, True), "init_std_pose": (0, None, True),
+    "lam": (0, None, False), "alpha": (0, None, False), "batch_size": (1, None, False),
+    "n_candidates": (1, None, False), "k_most_violated": (0, None, False), "eval_chunk": (1, None, False),
+    "epochs": (1, None, False), "eps_w": (0, None, True), "eps_b": (0, None, True),
+    "step_min_exp": (-30, 30, False), "step_max_exp": (-30, 30, False), "pca_noise": (0, None, False),
+    "input_scale": (0, None, True), "crop_jitter": (0, 16, False), "curve_every": (0, None, False),
+    "pretrain_curve_every": (0, None, False), "curve_images": (1, None, False), "pretrain_epochs": (1, None, False),
+    "pretrain_batch_size": (1, None, False), "pretrain_lr": (0, None, True), "pretrain_momentum": (0, 0.9999, False),
+    "pretrain_warmup": (0, None, False), "det_weight": (0, None, False), "pretrain_alpha": (0, None, False),
+    "det_grid": (1, None, False), "ckpt_every": (1, None, False), "max_batches": (0, None, False),
+}
+
+
 @dataclass
 class Config:
     preset: str = "paper"
@@ -86,19 +102,28 @@ class Config:
         return cls(**d).validated()
 
     def validated(self):
+        """Every field checked: its type, finiteness and range (a one-line UserError)."""
+        import math
+        for f in fields(self):
+            v, typ = getattr(self, f.name), f.type if isinstance(f.type, str) else f.type.__name__
+            ok = {"int": lambda x: isinstance(x, int) and not isinstance(x, bool),
+                  "float": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x),
+                  "bool": lambda x: isinstance(x, bool), "str": lambda x: isinstance(x, str),
+                  "dict": lambda x: isinstance(x, dict)}[typ](v)
+            if not ok:
+                raise UserError(f"config field {f.name!r} wants a {'finite ' if typ == 'float' else ''}{typ}, got {v!r}")
+        for name, (low, high, low_open) in RANGES.items():
+            v = getattr(self, name)
+            if v < low or (low_open and v == low) or (high is not None and v > high):
+                span = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'}]"
+                raise UserError(f"config field {name!r} must be in {span}, got {v}")
         if self.pose_embedding not in POSE_EMBEDDINGS:
             raise UserError(f"pose_embedding must be one of {', '.join(POSE_EMBEDDINGS)},"
                             f" got {self.pose_embedding!r}")
-        if not 0 < self.keep_prob <= 1:
-            raise UserError(f"keep_prob must be in (0, 1], got {self.keep_prob}")
         if self.step_min_exp > self.step_max_exp:
             raise UserError("step_min_exp must be <= step_max_exp")
-        for name in ("epochs", "pretrain_epochs", "ckpt_every", "curve_every", "pretrain_curve_every"):
-            if getattr(self, name) < 0 or (name == "ckpt_every" and self.ckpt_every < 1):
-                raise UserError(f"{name} must be positive, got {getattr(self, name)}")
-        for name in ("batch_size", "pretrain_batch_size", "n_candidates", "eval_chunk", "det_grid", "curve_images"):
-            if getattr(self, name) < 1:
-                raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.k_most_violated > self.n_candidates:
+            raise UserError(f"k_most_violated ({self.k_most_violated}) must be <= n_candidates ({self.n_candidates})")
         if self.mode and self.mode.strip().upper() not in ("NUMBA", "C", "CVM", "JAX"):
             raise UserError(f"mode must be one of NUMBA, C, CVM, JAX (or empty for $STRUCTNET_MODE), got {self.mode!r}")
         choices = {"pretrain_optimizer": ("sgd", "adam"), "pretrain_decay": ("none", "cosine"),
@@ -106,12 +131,6 @@ class Config:
         for name, ok in choices.items():
             if getattr(self, name) not in ok:
                 raise UserError(f"{name} must be one of {', '.join(ok)}, got {getattr(self, name)!r}")
-        if not self.input_scale > 0:
-            raise UserError(f"input_scale must be > 0, got {self.input_scale}")
-        if not 0 <= self.crop_jitter <= 16:
-            raise UserError(f"crop_jitter must be in 0..16 (128 - 112), got {self.crop_jitter}")
-        if self.lam < 0 or self.alpha < 0:
-            raise UserError("lam and alpha must be >= 0")
         return self
 
     @property
@@ -148,7 +167,10 @@ def _parse(key, typ, value):
                 return False
             raise ValueError(value)
         if typ in ("tuple", "dict", "list"):
-            return json.loads(value)
+            out = json.loads(value)
+            if typ == "dict" and not isinstance(out, dict):
+                raise ValueError(value)
+            return out
         return value
     except ValueError:
         raise UserError(f"config field {key!r} wants {typ}, got {value!r}") from None

@@ -140,16 +140,22 @@ def open_dataset(path):
     return f
 
 
+MAX_COORD_MM = 1e5           # 100 m: any pose coordinate beyond is a unit or data error
+
+
 class Dataset:
     """Read-only view of a dataset file; the small arrays are loaded, images are streamed."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
         self.f = open_dataset(self.path)
-        self.actions = json.loads(self.f.attrs["actions"])
-        self.subjects = json.loads(self.f.attrs["subjects"])
-        self.source = self.f.attrs["source"]
-        self.settings = json.loads(self.f.attrs["settings"])
+        try:
+            self.actions = json.loads(self.f.attrs["actions"])
+            self.subjects = json.loads(self.f.attrs["subjects"])
+            self.source = self.f.attrs["source"]
+            self.settings = json.loads(self.f.attrs["settings"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise UserError(f"{self.path}: attribute missing or unreadable ({e})") from None
         try:
             self.poses = self.f["poses"][()].astype(np.float64)
             self.joints2d = self.f["joints2d"][()]
@@ -159,10 +165,25 @@ class Dataset:
             self.rgb_cov = self.f["stats/rgb_cov"][()]
         except OSError as e:
             raise UserError(f"{self.path}: unreadable, truncated? ({e})") from None
-        if not np.all(np.isfinite(self.poses)):
-            raise UserError(f"{self.path}: poses contain NaN or inf")
+        self._check()
         ev, evec = np.linalg.eigh(self.rgb_cov)
         self.pca_values, self.pca_vectors = np.sqrt(np.clip(ev, 0, None)), evec
+
+    def _check(self):
+        """Values a reader would otherwise take silently: NaN, absurd poses, bad indices."""
+        for name, a in (("poses", self.poses), ("joints2d", self.joints2d), ("box", self.box),
+                        ("stats/rgb_mean", self.rgb_mean), ("stats/rgb_cov", self.rgb_cov)):
+            if not np.all(np.isfinite(a)):
+                raise UserError(f"{self.path}: '{name}' contains NaN or inf")
+        if np.abs(self.poses).max() > MAX_COORD_MM:
+            raise UserError(f"{self.path}: 'poses' has a coordinate of {np.abs(self.poses).max():.3g} mm,"
+                            f" beyond {MAX_COORD_MM:.0e} mm (wrong unit?)")
+        if self.rgb_cov.shape != (3, 3) or self.rgb_mean.shape != (3,):
+            raise UserError(f"{self.path}: 'stats/rgb_cov' / 'stats/rgb_mean' are not 3x3 / 3")
+        a = self.meta["action"]
+        if len(a) and (a.min() < 0 or a.max() >= len(self.actions)):
+            raise UserError(f"{self.path}: 'action' indices {int(a.min())}..{int(a.max())} outside its list of"
+                            f" {len(self.actions)} actions")
 
     def __len__(self):
         return len(self.poses)

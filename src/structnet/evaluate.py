@@ -7,6 +7,7 @@ MPJPE per action (mean and standard deviation over frames), over all frames, P-M
 and the per-joint error.
 """
 import os
+import sys
 import time
 
 import numpy as np
@@ -87,12 +88,19 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     t_done = time.perf_counter()
     actions = test.meta["action"]
     methods = {"StructNet-Max": structnet_max(idx, poseset)}
+    not_run = {}
     for A in avg:
         if A <= k:
             methods[f"StructNet-Avg({A})"] = structnet_avg(idx, poseset, A)
+        else:
+            not_run[f"StructNet-Avg({A})"] = f"the pose set has {len(poseset)} poses, fewer than A = {A}"
     methods["StructNet-Pred"] = pred_aux
-    if pretrain_model and os.path.exists(pretrain_model):
+    if pretrain_model:
         methods["DconvMP-HML"] = dconvmp_predict(pretrain_model, net.config, test)
+    else:
+        not_run["DconvMP-HML"] = "no pre-trained model given (--pretrained)"
+    for name, why in not_run.items():
+        print(f"eval: {name} not run: {why}", file=sys.stderr, flush=True)
     results = {name: summarize(p, gt, actions, test.actions) for name, p in methods.items()}
     # reference rows: the floor (mean training pose) and what the pose set allows (oracles)
     refs, ref_note = reference_predictions(train.root_relative(), poseset, gt, (1,) + tuple(avg))
@@ -101,7 +109,7 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     # how well image and pose embeddings align on the training images (Sec. 6: 97% within 30 mm)
     np.savez(os.path.join(out_dir, "topk.npz"), idx=idx[:, :max(avg)], scores=scores[:, :max(avg)])
     out = {"model": model_path, "data": data_dir, "test_images": len(test), "pose_set": len(poseset), "pose_set_file": poseset_path,
-           "actions": test.actions, "methods": results, "reference": reference, "reference_note": ref_note,
+           "actions": test.actions, "methods": results, "not_run": not_run, "reference": reference, "reference_note": ref_note,
            "avg_sweep": sweep,
            "seconds": {"image_pass": t_pose - t_img, "pose_set_embeddings": t_score - t_pose,
                        "scoring_top_k": t_done - t_score, "total": time.perf_counter() - t0}}
@@ -111,17 +119,18 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
 
 def run_apf(run_dir, data_dir, eval_dir, A=500, layers=10, particles=200, seed=0, max_images=0, pose_set=None):
     """StructNet-Avg(A)-APF for the test set; adds the method to eval_dir/results.json."""
-    import json
     from structnet import apf
+    from structnet.checks import load_topk, read_json
     res_path = os.path.join(eval_dir, "results.json")
-    if not os.path.exists(res_path):
-        raise UserError(f"{res_path}: run `make eval` first")
-    with open(res_path) as f:
-        res = json.load(f)
-    topk = np.load(os.path.join(eval_dir, "topk.npz"))["idx"]
+    res = read_json(res_path, "evaluation results", ("methods", "pose_set", "test_images"), "; run `make eval` first")
+    topk = load_topk(os.path.join(eval_dir, "topk.npz"))
     if A > topk.shape[1]:
-        raise UserError(f"APF on Avg({A}) needs the top {A}; eval kept {topk.shape[1]}")
+        raise UserError(f"--A {A}: APF on Avg({A}) needs the top {A} poses; eval kept {topk.shape[1]}"
+                        f" ({os.path.join(eval_dir, 'topk.npz')})")
     test, train = Dataset(os.path.join(data_dir, "test.h5")), Dataset(os.path.join(data_dir, "train.h5"))
+    if len(topk) != len(test) or res["test_images"] != len(test):
+        raise UserError(f"{os.path.join(eval_dir, 'topk.npz')}: {len(topk)} rows, but {test.path} has {len(test)}"
+                        " test images; rerun `make eval` on this dataset")
     gt = test.root_relative()
     poseset, poseset_path = _pose_set(data_dir, pose_set or res.get("pose_set_file"), train)
     if len(poseset) != res["pose_set"]:

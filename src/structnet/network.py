@@ -151,15 +151,16 @@ class StructNet:
 
     def save(self, path):
         """Write the parameters to HDF5 atomically (temporary name, then rename)."""
-        path = os.fspath(path)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["config"] = self.config.to_json()
-            f.attrs["seed"] = self.seed
-            for k, v in self.params.items():
-                f.create_dataset(k, data=v.get_value())
-        os.replace(tmp, path)
+        from structnet.runs import atomic_write
+
+        def write(tmp):
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = FORMAT
+                f.attrs["config"] = self.config.to_json()
+                f.attrs["seed"] = self.seed
+                for k, v in self.params.items():
+                    f.create_dataset(k, data=v.get_value())
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path, mode=None):
@@ -172,10 +173,20 @@ class StructNet:
                 if f.attrs.get("format") != FORMAT:
                     raise UserError(f"{path}: not a structnet parameter file (format attribute"
                                     f" {f.attrs.get('format')!r}, expected {FORMAT!r})")
-                cfg = Config.from_dict(json.loads(f.attrs["config"]))
+                try:
+                    cfg = Config.from_dict(json.loads(f.attrs["config"]))
+                    seed = f.attrs["seed"]
+                    if not isinstance(seed, (int, np.integer)) or seed < 0:
+                        raise UserError(f"seed attribute {seed!r} is not a non-negative integer")
+                except KeyError as e:
+                    raise UserError(f"{path}: attribute {e} is missing") from None
+                except (ValueError, TypeError) as e:
+                    raise UserError(f"{path}: config attribute unreadable ({e})") from None
+                except UserError as e:
+                    raise UserError(f"{path}: {e}") from None
                 if mode:
                     cfg.mode = mode
-                net = cls(cfg, int(f.attrs["seed"]))
+                net = cls(cfg, int(seed))
                 for k, var in net.params.items():
                     if k not in f:
                         raise UserError(f"{path}: parameter {k} is missing")

@@ -44,6 +44,19 @@ class deferred_interrupt:
         return False
 
 
+def worker_init():
+    """Initializer of every worker pool: Ctrl-C is the parent's to handle (no traceback
+    fragments from workers), and a worker dies with its parent, even a parent killed -9
+    (Linux PR_SET_PDEATHSIG; elsewhere the pool's own shutdown)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)    # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
 def remove_stale_temporaries(path):
     """Remove ``path.tmp<PID>`` files left by killed processes (the PID no longer runs)."""
     import glob
@@ -63,12 +76,34 @@ def remove_stale_temporaries(path):
             pass
 
 
-def write_json(path, obj):
+def atomic_write(path, write):
+    """Write ``path`` through ``write(tmp_path)`` under a temporary name, then rename it into
+    place: a reader never sees half a file, a failed write leaves the old one. Ctrl-C is
+    held back until the rename (``deferred_interrupt``)."""
+    path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
     with deferred_interrupt():
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+
+def write_json(path, obj):
+    def write(tmp):
         with open(tmp, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=True, default=_jsonable)
-        os.replace(tmp, path)
+    atomic_write(path, write)
+
+
+def write_text(path, text):
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+    atomic_write(path, write)
 
 
 def _jsonable(o):
@@ -97,8 +132,7 @@ class Log:
 
 def save_checkpoint(path, params, state, arrays=None):
     """params: name -> array; state: JSON-able dict; arrays: extra name -> array. Atomic."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with deferred_interrupt():
+    def write(tmp):
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = CKPT_FORMAT
             f.attrs["state"] = json.dumps(state, default=_jsonable)
@@ -107,7 +141,7 @@ def save_checkpoint(path, params, state, arrays=None):
             for k, v in (arrays or {}).items():
                 f[f"arrays/{k}"] = v
             f.flush()
-        os.replace(tmp, path)
+    atomic_write(path, write)
 
 
 def load_checkpoint(path):

@@ -18,6 +18,7 @@ from structnet import motion as M
 from structnet import render as R
 from structnet.dataset import Writer
 from structnet.errors import UserError
+from structnet.runs import worker_init
 
 
 @dataclass
@@ -120,7 +121,7 @@ def camera_tables(subjects, get_camera=C.get_camera):
     return intr, ext
 
 
-def build(cfg, path, split, progress=True):
+def build(cfg, path, split, progress=None):
     """Render the ``split`` ('train' or 'test') of ``cfg`` into ``path``. Returns stats."""
     subjects = cfg.subjects_train if split == "train" else cfg.subjects_test
     step = cfg.step_train if split == "train" else cfg.step_test
@@ -135,13 +136,15 @@ def build(cfg, path, split, progress=True):
     # warm the renderer's JIT in the parent so forked workers inherit it
     render_unit((cfg, (subjects[0], actions[0], cfg.subactions[0], units[0][3]), 10 ** 9, 0))
     bar = None
+    if progress is None:
+        progress = os.environ.get("STRUCTNET_PROGRESS", "1") != "0"
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=len(jobs), desc=f"data {split}", unit="seq")
     n = 0
     with Writer(path, cfg.source, actions, subjects, settings, intr, ext) as w:
         ctx = mp.get_context("fork")
-        with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
+        with ctx.Pool(workers, initializer=worker_init) if workers > 1 else _Serial() as pool:
             for res in pool.imap(render_unit, jobs):
                 w.append(**res)
                 n += len(res["images"])

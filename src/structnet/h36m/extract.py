@@ -32,7 +32,7 @@ from structnet.errors import UserError
 from structnet.h36m import formats, layout, names
 from structnet.h36m.formats import SequenceError
 from structnet.render import joint_box
-from structnet.runs import write_json
+from structnet.runs import worker_init, write_json
 from structnet.synth import camera_tables
 
 SPLITS = {"train": names.TRAIN_SUBJECTS, "test": names.TEST_SUBJECTS}
@@ -341,7 +341,7 @@ def _run_units(pending, cams, cfg, kind, shard, split, progress):
     images = 0
     if jobs:
         if workers > 1:
-            pool = mp.get_context("fork").Pool(workers)
+            pool = mp.get_context("fork").Pool(workers, initializer=worker_init)
             it = pool.imap_unordered(_task, jobs)
         else:
             pool, it = None, map(_task, jobs)
