@@ -398,6 +398,7 @@ BVH_CASES = {
     "frame_time_nan": (_bvh(10, "nan").encode(), "Frame Time"),
     "one_frame": (_bvh(1).encode(), "frame"),
     "no_motion": (b"HIERARCHY\nROOT Hips\n{\n", "clip.bvh"),
+    "no_known_rig": (_bvh(10).encode(), "no known rig"),
 }
 
 
@@ -409,6 +410,17 @@ def test_bad_bvh(capsys, tmp_path, case):
     (d / "clip.bvh").write_bytes(content)
     expect_error(capsys, ["data", "--preset", "tiny", "--source", "bvh", "--bvh-dir", d, "--out", tmp_path / "o",
                           "--workers", 1], needle, [tmp_path])
+
+
+@pytest.mark.parametrize("opt,value,needle", [("--bvh-unit", "furlong", "--bvh-unit"), ("--bvh-unit", "-3", "--bvh-unit"),
+                                              ("--bvh-map", "nomap.json", "nomap.json"),
+                                              ("--bvh-performers", "nope.json", "nope.json")])
+def test_bad_bvh_option(capsys, tmp_path, opt, value, needle):
+    d = tmp_path / "bvh"
+    d.mkdir()
+    (d / "clip.bvh").write_text(_bvh(10))
+    expect_error(capsys, ["data", "--preset", "tiny", "--source", "bvh", "--bvh-dir", d, "--out", tmp_path / "o",
+                          opt, value], needle, [tmp_path])
 
 
 @pytest.mark.parametrize("where", ["missing", "empty"])

@@ -36,7 +36,11 @@ def build_parser():
     d.add_argument("--splits", default="train,test")
     d.add_argument("--preset", default="quick", help="synthetic: quick (default), full or tiny")
     d.add_argument("--source", choices=["synthetic", "bvh"], help="synthetic: procedural poses (default) or BVH")
-    d.add_argument("--bvh-dir", help="synthetic: directory of .bvh files (with --source bvh)")
+    d.add_argument("--bvh-dir", help="synthetic: directory of .bvh files, or of one folder per performer"
+                                     " (with --source bvh)")
+    d.add_argument("--bvh-map", help="bvh: JSON {our joint: file joint} for a rig that is not detected")
+    d.add_argument("--bvh-unit", help="bvh: mm per file unit, or mm, cm, inch, cmu, m (default: from the leg length)")
+    d.add_argument("--bvh-performers", help="bvh: JSON {performer: [file-name patterns]} for a flat folder")
     d.add_argument("--seed", type=int)
     d.add_argument("--root", help="h36m: the official release (S1/ ... metadata.xml) or h36m-fetch's tree")
     d.add_argument("--layout", default="auto", choices=["auto", "official", "fetch"], help="h36m: which layout")
@@ -111,10 +115,16 @@ def _data(args):
         return _data_h36m(args, splits)
     from structnet.synth import build, get_data_preset
     cfg = get_data_preset(args.preset, source=args.source, bvh_dir=args.bvh_dir, seed=args.seed,
-                          workers=args.workers)
+                          workers=args.workers, bvh_map=args.bvh_map, bvh_unit=args.bvh_unit,
+                          bvh_performers=args.bvh_performers)
     if cfg.source == "bvh":
-        from structnet.bvh import check_dir
-        check_dir(cfg.bvh_dir)
+        from structnet.mocap import check_splits
+        from structnet.rigs import load_user_map, unit_scale
+        if cfg.bvh_map:
+            load_user_map(cfg.bvh_map)
+        if cfg.bvh_unit:
+            unit_scale(1.0, unit=cfg.bvh_unit)
+        check_splits(cfg, splits)
     out_dir(args.out, "--out")
     for split in splits:
         path = os.path.join(args.out, f"{split}.h5")

@@ -79,12 +79,14 @@ def crop_box(joints2d, joints_cam, cam, margin_mm=180.0):
 
 def joint_box(joints2d, root_depth, focal, margin_mm=180.0):
     """Square box (x0, y0, size), image pixels, around 2D joints (J, 2) px with a margin of
-    ``margin_mm`` at the root's depth ``root_depth`` (mm) for a focal length ``focal`` (px)."""
-    lo, hi = joints2d.min(0), joints2d.max(0)
-    pad = margin_mm * focal / max(root_depth, 1.0)
-    size = max(hi[0] - lo[0], hi[1] - lo[1]) + 2 * pad
+    ``margin_mm`` at the root's depth ``root_depth`` (mm) for a focal length ``focal`` (px).
+    Leading axes broadcast: joints2d (..., J, 2) and root_depth (...) give boxes (..., 3)."""
+    joints2d = np.asarray(joints2d, np.float64)
+    lo, hi = joints2d.min(-2), joints2d.max(-2)
+    pad = margin_mm * focal / np.maximum(root_depth, 1.0)
+    size = np.maximum(hi[..., 0] - lo[..., 0], hi[..., 1] - lo[..., 1]) + 2 * pad
     centre = (lo + hi) / 2
-    return np.array([centre[0] - size / 2, centre[1] - size / 2, size], np.float64)
+    return np.stack([centre[..., 0] - size / 2, centre[..., 1] - size / 2, size], -1)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -36,6 +36,9 @@ class DataConfig:
     noise: float = 0.015           # pixel noise sigma, in [0, 1] units
     source: str = "synthetic"      # synthetic | bvh
     bvh_dir: str = ""
+    bvh_map: str = ""              # JSON {our joint: file joint} for a rig not detected (structnet.rigs)
+    bvh_unit: str = ""             # mm per file unit, or mm | cm | inch | cmu | m; "" = from the leg length
+    bvh_performers: str = ""       # JSON {performer: [file-name patterns]} (structnet.mocap)
     workers: int = 0               # 0 = one per CPU core
     extra: dict = field(default_factory=dict)
 
@@ -106,11 +109,12 @@ def render_unit(args):
 
 
 def units_for(cfg, subjects):
-    """The (subject, action, subaction, poses-or-None) sequences of a split."""
+    """The (subject, action, subaction, poses-or-None) sequences of a split, and for BVH
+    the import report (``structnet.mocap``; None for the procedural world)."""
     if cfg.source == "bvh":
-        from structnet import bvh
-        return bvh.units(cfg, subjects)
-    return [(s, a, sub, None) for s in subjects for a in cfg.actions for sub in cfg.subactions]
+        from structnet import mocap
+        return mocap.units(cfg, subjects, M.FPS, M.ANKLE_HEIGHT)
+    return [(s, a, sub, None) for s in subjects for a in cfg.actions for sub in cfg.subactions], None
 
 
 def camera_tables(subjects, get_camera=C.get_camera):
@@ -125,7 +129,7 @@ def build(cfg, path, split, progress=None):
     """Render the ``split`` ('train' or 'test') of ``cfg`` into ``path``. Returns stats."""
     subjects = cfg.subjects_train if split == "train" else cfg.subjects_test
     step = cfg.step_train if split == "train" else cfg.step_test
-    units = units_for(cfg, subjects)
+    units, report = units_for(cfg, subjects)
     actions = list(cfg.actions) if cfg.source != "bvh" else sorted({u[1] for u in units})
     jobs = [(cfg, u, step, actions.index(u[1])) for u in units]
     intr, ext = camera_tables(subjects)
@@ -154,7 +158,13 @@ def build(cfg, path, split, progress=None):
     if bar:
         bar.close()
     dt = time.perf_counter() - t0
-    return {"images": n, "seconds": dt, "images_per_s": n / dt, "path": os.fspath(path)}
+    out = {"images": n, "seconds": dt, "images_per_s": n / dt, "path": os.fspath(path)}
+    if report is not None:
+        from structnet.runs import write_json
+        out["bvh"] = report["totals"]
+        out["bvh_report"] = os.fspath(path)[:-3] + ".bvh.json"
+        write_json(out["bvh_report"], report)
+    return out
 
 
 class _Serial:
