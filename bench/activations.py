@@ -13,12 +13,12 @@ import os
 
 import numpy as np
 
-from structnet import poses as P
+from structnet.geometry import poses as P
 from structnet.config import Config
-from structnet.dataset import Dataset
-from structnet.network import StructNet
-from structnet.runs import write_json
-from structnet.summary import activation_scales
+from structnet.data.dataset import Dataset
+from structnet.model.network import StructNet
+from structnet.io import write_json
+from structnet.report.summary import activation_scales
 
 
 def main():
@@ -35,7 +35,7 @@ def main():
     y = P.to_network(ds.root_relative(idx))
     rows = {}
     rows["init (random, the config's init)"] = activation_scales(StructNet(cfg, cfg.seed), x, y)
-    from structnet.train import start_from_pretrained
+    from structnet.train.algorithm1 import start_from_pretrained
     start = start_from_pretrained(StructNet(cfg, cfg.seed), os.path.join(a.run, "pretrain", "model.h5"))
     rows["start of StructNet training (pre-trained)"] = activation_scales(start, x, y)
     rows["after training"] = activation_scales(StructNet.load(os.path.join(a.run, "train", "model.h5")), x, y)

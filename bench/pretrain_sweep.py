@@ -14,12 +14,12 @@ import time
 
 import numpy as np
 
-from structnet import poses as P
+from structnet.geometry import poses as P
 from structnet.config import quick
-from structnet.curves import HeldOut
-from structnet.dataset import Dataset
-from structnet.pretrain import Pretrainer, detection_prior, learning_rate, make_batch
-from structnet.runs import write_json
+from structnet.train.curves import HeldOut
+from structnet.data.dataset import Dataset
+from structnet.train.pretrain import Pretrainer, detection_prior, learning_rate, make_batch
+from structnet.io import write_json
 
 
 def run(name, overrides, steps, every, data, batch, seed=0):
@@ -91,7 +91,7 @@ def main():
         head = json.load(open(a.out))
         results = head.pop("recipes")
     if "held_out_floor_mm" not in head:
-        from structnet.baselines import mean_pose_error
+        from structnet.evaluate.baselines import mean_pose_error
         tr = Dataset(os.path.join(a.data, "train.h5"))
         head["held_out_floor_mm"] = mean_pose_error(tr.root_relative(), HeldOut(quick(), a.data).gt)
         tr.close()

@@ -18,7 +18,7 @@ def shared_dir():
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     """The 'tiny' synthetic dataset (120 train, 30 test images), built once per session."""
-    from structnet.synth import build, get_data_preset
+    from structnet.data.synthetic.build import build, get_data_preset
     d = tmp_path_factory.mktemp("tiny-data")
     cfg = get_data_preset("tiny", workers=1)
     build(cfg, d / "train.h5", "train", progress=False)
@@ -38,7 +38,7 @@ def tiny_config(data_dir, **kw):
 @pytest.fixture(scope="session")
 def official_root(tmp_path_factory):
     """A small Human3.6M official-release tree written in the release's formats, and its truth."""
-    from structnet.h36m import fixtures
+    from structnet.data.synthetic import h36m_fixtures as fixtures
     root = tmp_path_factory.mktemp("h36m-official")
     return root, fixtures.official_tree(str(root))
 
@@ -46,6 +46,6 @@ def official_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fetch_root(tmp_path_factory):
     """A small h36m-fetch tree (annot.h5 + JPEG frames), and its truth."""
-    from structnet.h36m import fixtures
+    from structnet.data.synthetic import h36m_fixtures as fixtures
     root = tmp_path_factory.mktemp("h36m-fetch")
     return root, fixtures.fetch_tree(str(root))

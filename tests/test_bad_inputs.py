@@ -223,8 +223,8 @@ BAD_VALUES = [
     ("input_scale=nan", "input_scale"), ("curve_images=0", "curve_images"), ("pca_noise=-0.1", "pca_noise"),
     ("init_std_conv1=-1", "init_std_conv1"), ("pretrain_momentum=1.5", "pretrain_momentum"),
     ("step_min_exp=3", "step_min_exp"), ("pose_embedding=deep", "pose_embedding"), ("nope=1", "nope"),
-    ("lam", "lam"), ("init_fc_from_pretrain=maybe", "init_fc_from_pretrain"), ("extra={bad", "extra"),
-    ("extra=[1]", "extra"), ("pretrain_warmup=-3", "pretrain_warmup"), ("n_candidates=5", "k_most_violated"),
+    ("lam", "lam"), ("init_fc_from_pretrain=maybe", "init_fc_from_pretrain"), ("eval_chunk=0", "eval_chunk"),
+    ("det_grid=0", "det_grid"), ("pretrain_warmup=-3", "pretrain_warmup"), ("n_candidates=5", "k_most_violated"),
 ]
 
 
@@ -300,6 +300,19 @@ def _model_copy(run, tmp_path, edit):
     return d
 
 
+def _model_state(**kw):
+    """Edit the model file's state (kind, config, seed): a value, a function of the old, or None to drop."""
+    def edit(f):
+        s = json.loads(f.attrs["state"])
+        for k, v in kw.items():
+            if v is None:
+                s.pop(k, None)
+            else:
+                s[k] = v(s[k]) if callable(v) else v
+        f.attrs["state"] = json.dumps(s)
+    return edit
+
+
 def _dataset_copy(tiny_data, tmp_path, edit):
     d = tmp_path / "data"
     shutil.copytree(tiny_data, d)
@@ -337,16 +350,17 @@ ARTEFACT_CASES = {
     "apf_corrupt_results": lambda t, d, r: (["apf", "--run", r / "train", "--data", d,
                                              "--eval", _eval_copy(r, t, _write("results.json", b"")), "--A", 20],
                                             "results.json"),
-    "eval_model_without_config": lambda t, d, r: (["eval", "--run", _model_copy(r, t, lambda f: f.attrs.__delitem__("config")),
+    "eval_model_without_config": lambda t, d, r: (["eval", "--run", _model_copy(r, t, _model_state(config=None)),
                                                    "--data", d, "--out", t / "e"], "model.h5"),
-    "eval_model_bad_seed": lambda t, d, r: (["eval", "--run", _model_copy(r, t, lambda f: f.attrs.__setitem__("seed", "x")),
+    "eval_model_bad_seed": lambda t, d, r: (["eval", "--run", _model_copy(r, t, _model_state(seed="x")),
                                              "--data", d, "--out", t / "e"], "model.h5"),
     "eval_model_unknown_config_key": lambda t, d, r: (
-        ["eval", "--run", _model_copy(r, t, lambda f: f.attrs.__setitem__(
-            "config", json.dumps({**json.loads(f.attrs["config"]), "wings": 2}))), "--data", d, "--out", t / "e"],
-        "model.h5"),
-    "eval_model_corrupt_config": lambda t, d, r: (["eval", "--run", _model_copy(r, t, lambda f: f.attrs.__setitem__("config", "{")),
+        ["eval", "--run", _model_copy(r, t, _model_state(config=lambda c: {**c, "wings": 2})), "--data", d,
+         "--out", t / "e"], "model.h5"),
+    "eval_model_corrupt_config": lambda t, d, r: (["eval", "--run", _model_copy(r, t, _model_state(config="{")),
                                                    "--data", d, "--out", t / "e"], "model.h5"),
+    "eval_model_is_a_checkpoint": lambda t, d, r: (["eval", "--run", _model_copy(r, t, _model_state(kind="DconvMP-HML")),
+                                                    "--data", d, "--out", t / "e"], "not a StructNet model"),
     "eval_missing_data": lambda t, d, r: (["eval", "--run", r / "train", "--data", t / "nodata", "--out", t / "e"],
                                           "nodata"),
     "eval_nan_rgb_cov": lambda t, d, r: (["eval", "--run", r / "train", "--out", t / "e",

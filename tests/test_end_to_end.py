@@ -66,7 +66,7 @@ def test_user_errors_are_one_line(tmp_path):
 
 def test_h36m_pipeline(tmp_path):
     """Human3.6M as a user has it (official layout + VideoPose3D npz, fixtures) -> train -> eval -> APF."""
-    from structnet.h36m import fixtures as h36m_fixtures
+    from structnet.data.synthetic import h36m_fixtures
     root, d, run = tmp_path / "h36m", str(tmp_path / "data"), str(tmp_path / "run")
     h36m_fixtures.official_tree(str(root))
     h36m_fixtures.write_videopose3d_npz(str(tmp_path / "data_3d_h36m.npz"))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from structnet.runs import load_checkpoint
+from structnet.train.runs import load_checkpoint
 
 
 def _start(*args, cwd):

@@ -105,21 +105,21 @@ def _splits(text):
 
 def _data(args):
     import json
-    from structnet.checks import at_least, out_dir
-    from structnet.runs import remove_stale_temporaries
+    from structnet.io import at_least, out_dir
+    from structnet.io import remove_stale_temporaries
     at_least(args.workers, 1, "--workers")
     at_least(args.seed, 0, "--seed")
     at_least(args.every, 1, "--every")
     splits = _splits(args.splits)
     if args.dataset == "h36m":
         return _data_h36m(args, splits)
-    from structnet.synth import build, get_data_preset
+    from structnet.data.synthetic.build import build, get_data_preset
     cfg = get_data_preset(args.preset, source=args.source, bvh_dir=args.bvh_dir, seed=args.seed,
                           workers=args.workers, bvh_map=args.bvh_map, bvh_unit=args.bvh_unit,
                           bvh_performers=args.bvh_performers)
     if cfg.source == "bvh":
-        from structnet.mocap import check_splits
-        from structnet.rigs import load_user_map, unit_scale
+        from structnet.data.synthetic.mocap import check_splits
+        from structnet.data.synthetic.rigs import load_user_map, unit_scale
         if cfg.bvh_map:
             load_user_map(cfg.bvh_map)
         if cfg.bvh_unit:
@@ -136,10 +136,10 @@ def _data(args):
 
 def _data_h36m(args, splits):
     import json
-    from structnet.checks import out_dir
+    from structnet.io import out_dir
     from structnet.errors import UserError
-    from structnet.h36m import names
-    from structnet.h36m.extract import ExtractConfig, extract
+    from structnet.data.h36m import names
+    from structnet.data.h36m.extract import ExtractConfig, extract
     try:
         actions = names.parse_actions(args.actions)
     except ValueError as e:
@@ -149,7 +149,7 @@ def _data_h36m(args, splits):
         raise UserError("--dataset h36m needs --root (H36M_ROOT=...): the release or h36m-fetch directory")
     out_dir(args.out, "--out")
     if args.npz:
-        from structnet.h36m.npz import convert
+        from structnet.data.h36m.npz import convert
         print(json.dumps(convert(args.npz, os.path.join(args.out, "poses.h5"), actions=actions, every=args.every)))
         if not args.root:
             return 0
@@ -169,10 +169,11 @@ def _data_h36m(args, splits):
 
 def _train(args):
     import json
-    from structnet.checks import out_dir
+    from structnet.io import out_dir
     from structnet.config import get_preset
     from structnet.errors import UserError
-    from structnet.train import run_pretrain, run_train
+    from structnet.train.algorithm1 import run_train
+    from structnet.train.pretrain import run_pretrain
     cfg = get_preset(args.preset).override(args.set)
     if args.command == "pretrain":
         out_dir(args.run, "--run")
@@ -191,18 +192,18 @@ def _train(args):
 
 def _evaluate(args):
     import json
-    from structnet.checks import out_dir, out_file
+    from structnet.io import out_dir, out_file
     from structnet.errors import UserError
     if args.command == "eval":
-        from structnet.evaluate import run_eval
+        from structnet.evaluate.evaluate import run_eval
         if args.pretrained and not os.path.isfile(args.pretrained):
             raise UserError(f"{args.pretrained}: no such pre-trained model (--pretrained)")
         out_dir(args.out, "--out")
         res = run_eval(args.run, args.data, args.out, args.pretrained, pose_set=args.pose_set)
         print(json.dumps({k: v["all"] for k, v in res["methods"].items()}))
     elif args.command == "apf":
-        from structnet.evaluate import run_apf
-        from structnet.checks import at_least
+        from structnet.evaluate.evaluate import run_apf
+        from structnet.io import at_least
         at_least(args.A, 1, "--A")
         at_least(args.layers, 1, "--layers")
         at_least(args.particles, 1, "--particles")
@@ -211,19 +212,19 @@ def _evaluate(args):
         print(json.dumps(run_apf(args.run, args.data, args.eval, args.A, args.layers, args.particles,
                                  max_images=args.max_images, pose_set=args.pose_set)["all"]))
     elif args.command == "tables":
-        from structnet.runs import write_text
-        from structnet.tables import check_readme, render, update_readme
+        from structnet.io import write_text
+        from structnet.report.tables import check_readme, render_tables, update_readme
         out_file(args.out, "--out")
         if args.readme:
             check_readme(args.readme)
-        text = render(args.eval, args.ablations, args.embedding)
+        text = render_tables(args.eval, args.ablations, args.embedding)
         write_text(args.out, text)
         if args.readme:
             update_readme(args.readme, text, args.out)
         print(text)
     else:
-        from structnet.checks import read_json
-        from structnet.figures import figure3, figure4, learning_figure
+        from structnet.io import read_json
+        from structnet.report.figures import figure3, figure4, learning_figure
         read_json(os.path.join(args.eval, "results.json"), "evaluation results", ("methods",),
                   "; run `make eval` first")
         out_dir(args.out, "--out")
@@ -241,15 +242,15 @@ def main(argv=None):
     _quiet()
     from structnet.errors import UserError
     try:
-        from structnet.backend import resolve_mode
+        from structnet.model.backend import resolve_mode
         if os.environ.get("STRUCTNET_MODE"):
             resolve_mode(os.environ["STRUCTNET_MODE"])
         if argv and argv[0] == "bench":
-            from structnet import bench
+            from structnet.report import bench
             return bench.main(argv[1:])
         args = build_parser().parse_args(argv)
         if args.command == "summary":
-            from structnet import summary
+            from structnet.report import summary
             return summary.main(args)
         if args.command == "data":
             return _data(args)
@@ -258,8 +259,8 @@ def main(argv=None):
         if args.command in ("eval", "apf", "tables", "figures"):
             return _evaluate(args)
         if args.command == "sample-figure":
-            from structnet.checks import out_file
-            from structnet.figures_data import sample_grid
+            from structnet.io import out_file
+            from structnet.report.samples import sample_grid
             out_file(args.out, "--out")
             print(sample_grid(args.data, args.out))
     except UserError as e:

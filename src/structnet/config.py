@@ -6,7 +6,7 @@ Every field is documented where it is declared; sources are the paper
 """
 import dataclasses
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from structnet.errors import UserError
 
@@ -33,7 +33,7 @@ RANGES = {
 class Config:
     preset: str = "paper"
     seed: int = 0
-    mode: str = ""                      # NUMBA | C | CVM | JAX; "" = $STRUCTNET_MODE, else NUMBA (structnet.backend)
+    mode: str = ""                      # NUMBA | C | CVM | JAX; "" = $STRUCTNET_MODE, else NUMBA (structnet.model.backend)
 
     # network (original-code.md, "Network")
     keep_prob: float = 0.25             # dropout on concat(h1, h2): "75% dropout"
@@ -65,7 +65,7 @@ class Config:
     init_fc_from_pretrain: bool = False  # StructNet's h2, h3, g7 start from DconvMP-HML's r1, r2, r3
 
     # learning curves: held-out MPJPE on the first `curve_images` test images (centre crops)
-    # every `curve_every` batches (0 = off); see structnet.curves
+    # every `curve_every` batches (0 = off); see structnet.train.curves
     curve_every: int = 25               # StructNet training batches between points
     pretrain_curve_every: int = 200     # pre-training batches between points
     curve_images: int = 512
@@ -88,7 +88,6 @@ class Config:
     ckpt_every: int = 25                # batches between checkpoints
     max_batches: int = 0                # per epoch; 0 = the whole training set (tests use a few)
 
-    extra: dict = field(default_factory=dict)
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

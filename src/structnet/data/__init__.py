@@ -1,0 +1,1 @@
+"""Data: the dataset file, the synthetic world (and BVH import), Human3.6M extraction."""

@@ -1,0 +1,257 @@
+"""The project's HDF5 dataset schema (shared by the synthetic world and Human3.6M), its
+atomic writer, and the streaming reader that feeds training.
+
+Schema ``structnet-dataset-1`` (N samples):
+
+| dataset | dtype, shape | meaning |
+|---|---|---|
+| images | uint8 (N,128,128,3) | square crop around the person, RGB |
+| poses | float32 (N,17,3) | joints in the camera frame, mm (not root-relative) |
+| joints2d | float32 (N,17,2) | joints in crop pixels (x right, y down; 0..128) |
+| box | float32 (N,3) | crop box in image pixels: x0, y0, side |
+| subject, action, subaction, camera | int16 (N,) | subject number (1 = S1), action index into the ``actions`` attribute, subaction, camera index 0..3 |
+| frame | int32 (N,) | frame number at 50 fps |
+| camera_intrinsics | float32 (4,9) | fx fy cx cy k1 k2 k3 p1 p2 per camera |
+| camera_extrinsics | float32 (S,4,12) | per subject of the ``subjects`` attribute and camera: camera-to-world rotation (9, row-major), centre (3) mm |
+| stats/rgb_mean, stats/rgb_cov | float64 (3,), (3,3) | over all pixels, in 0..255 (PCA colour noise) |
+
+Attributes: ``schema``, ``source`` (synthetic, bvh, h36m), ``actions`` and ``subjects``
+(JSON lists), ``settings`` (JSON of the generator or extractor settings).
+"""
+import json
+import os
+
+import h5py
+import numpy as np
+
+from structnet.errors import UserError
+
+SCHEMA = "structnet-dataset-1"
+CROP = 128
+INPUT = 112
+FIELDS = {"images": ("uint8", (CROP, CROP, 3)), "poses": ("float32", (17, 3)),
+          "joints2d": ("float32", (17, 2)), "box": ("float32", (3,)), "subject": ("int16", ()),
+          "action": ("int16", ()), "subaction": ("int16", ()), "camera": ("int16", ()),
+          "frame": ("int32", ())}
+
+
+def camera_tables(subjects, get_camera=None):
+    """The schema's ``camera_intrinsics`` (4, 9) and ``camera_extrinsics`` (S, 4, 12) tables."""
+    if get_camera is None:
+        from structnet.geometry.camera import get_camera
+    intr = np.stack([get_camera(subjects[0], i).params() for i in range(4)])
+    ext = np.stack([[np.concatenate([get_camera(s, i).R.ravel(), get_camera(s, i).t]) for i in range(4)]
+                    for s in subjects])
+    return intr, ext
+
+
+class Writer:
+    """Append samples to ``path`` under a temporary name; ``close()`` renames it into place.
+
+    Use as a context manager: on an exception the temporary file is removed and nothing
+    is left at ``path``.
+    """
+
+    def __init__(self, path, source, actions, subjects, settings, intrinsics, extrinsics, chunk=64):
+        self.path = os.fspath(path)
+        self.tmp = f"{self.path}.tmp{os.getpid()}"
+        d = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(d, exist_ok=True)
+        self.f = h5py.File(self.tmp, "w")
+        self.f.attrs.update({"schema": SCHEMA, "source": source, "actions": json.dumps(list(actions)),
+                             "subjects": json.dumps(list(subjects)), "settings": json.dumps(settings)})
+        self.f["camera_intrinsics"] = np.asarray(intrinsics, np.float32)
+        self.f["camera_extrinsics"] = np.asarray(extrinsics, np.float32)
+        for name, (dt, shape) in FIELDS.items():
+            self.f.create_dataset(name, (0,) + shape, dtype=dt, maxshape=(None,) + shape,
+                                  chunks=((1 if name == "images" else chunk),) + shape)
+        self.n = 0
+        self._sum = np.zeros(3)
+        self._outer = np.zeros((3, 3))
+        self._count = 0
+
+    def append(self, **arrays):
+        n = len(arrays["images"])
+        for name, (dt, shape) in FIELDS.items():
+            a = np.asarray(arrays[name])
+            if a.shape != (n,) + shape:
+                raise ValueError(f"{name}: shape {a.shape}, expected {(n,) + shape}")
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"{name} contains NaN or inf")
+            ds = self.f[name]
+            ds.resize(self.n + n, axis=0)
+            ds[self.n:] = a.astype(dt)
+        px = np.asarray(arrays["images"], np.float64).reshape(-1, 3)
+        self._sum += px.sum(0)
+        self._outer += px.T @ px
+        self._count += len(px)
+        self.n += n
+
+    def close(self):
+        if self._count:
+            mean = self._sum / self._count
+            self.f["stats/rgb_mean"] = mean
+            self.f["stats/rgb_cov"] = self._outer / self._count - np.outer(mean, mean)
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        try:
+            self.f.close()
+        finally:
+            if os.path.exists(self.tmp):
+                os.remove(self.tmp)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+def open_dataset(path):
+    """Open and validate a dataset file; every problem is a one-line UserError naming it."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such dataset file (run `make data`)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise UserError(f"{path}: cannot read as HDF5, truncated or corrupt? ({e})") from None
+    try:
+        if f.attrs.get("schema") != SCHEMA:
+            raise UserError(f"{path}: schema {f.attrs.get('schema')!r}, expected {SCHEMA!r}")
+        n = None
+        for name, (dt, shape) in FIELDS.items():
+            if name not in f:
+                raise UserError(f"{path}: dataset '{name}' is missing")
+            ds = f[name]
+            if ds.shape[1:] != shape or ds.dtype != np.dtype(dt):
+                raise UserError(f"{path}: '{name}' is {ds.dtype} {ds.shape}, expected {dt} (N,{shape})")
+            if n is None:
+                n = ds.shape[0]
+            elif ds.shape[0] != n:
+                raise UserError(f"{path}: '{name}' has {ds.shape[0]} rows, 'images' has {n}")
+        for name in ("stats/rgb_mean", "stats/rgb_cov", "camera_intrinsics", "camera_extrinsics"):
+            if name not in f:
+                raise UserError(f"{path}: dataset '{name}' is missing")
+        if n == 0:
+            raise UserError(f"{path}: holds no samples")
+    except UserError:
+        f.close()
+        raise
+    except (OSError, KeyError, RuntimeError) as e:
+        f.close()
+        raise UserError(f"{path}: unreadable ({e})") from None
+    return f
+
+
+MAX_COORD_MM = 1e5           # 100 m: any pose coordinate beyond is a unit or data error
+
+
+class Dataset:
+    """Read-only view of a dataset file; the small arrays are loaded, images are streamed."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.f = open_dataset(self.path)
+        try:
+            self.actions = json.loads(self.f.attrs["actions"])
+            self.subjects = json.loads(self.f.attrs["subjects"])
+            self.source = self.f.attrs["source"]
+            self.settings = json.loads(self.f.attrs["settings"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise UserError(f"{self.path}: attribute missing or unreadable ({e})") from None
+        try:
+            self.poses = self.f["poses"][()].astype(np.float64)
+            self.joints2d = self.f["joints2d"][()]
+            self.meta = {k: self.f[k][()] for k in ("subject", "action", "subaction", "camera", "frame")}
+            self.box = self.f["box"][()]
+            self.rgb_mean = self.f["stats/rgb_mean"][()]
+            self.rgb_cov = self.f["stats/rgb_cov"][()]
+        except OSError as e:
+            raise UserError(f"{self.path}: unreadable, truncated? ({e})") from None
+        self._check()
+        ev, evec = np.linalg.eigh(self.rgb_cov)
+        self.pca_values, self.pca_vectors = np.sqrt(np.clip(ev, 0, None)), evec
+
+    def _check(self):
+        """Values a reader would otherwise take silently: NaN, absurd poses, bad indices."""
+        for name, a in (("poses", self.poses), ("joints2d", self.joints2d), ("box", self.box),
+                        ("stats/rgb_mean", self.rgb_mean), ("stats/rgb_cov", self.rgb_cov)):
+            if not np.all(np.isfinite(a)):
+                raise UserError(f"{self.path}: '{name}' contains NaN or inf")
+        if np.abs(self.poses).max() > MAX_COORD_MM:
+            raise UserError(f"{self.path}: 'poses' has a coordinate of {np.abs(self.poses).max():.3g} mm,"
+                            f" beyond {MAX_COORD_MM:.0e} mm (wrong unit?)")
+        if self.rgb_cov.shape != (3, 3) or self.rgb_mean.shape != (3,):
+            raise UserError(f"{self.path}: 'stats/rgb_cov' / 'stats/rgb_mean' are not 3x3 / 3")
+        a = self.meta["action"]
+        if len(a) and (a.min() < 0 or a.max() >= len(self.actions)):
+            raise UserError(f"{self.path}: 'action' indices {int(a.min())}..{int(a.max())} outside its list of"
+                            f" {len(self.actions)} actions")
+
+    def __len__(self):
+        return len(self.poses)
+
+    def close(self):
+        self.f.close()
+
+    def root_relative(self, idx=slice(None)):
+        """(n, 17, 3) poses minus the pelvis, mm: the targets."""
+        p = self.poses[idx]
+        return p - p[:, :1]
+
+    def read_images(self, idx):
+        """uint8 (n,128,128,3) for integer indices (any order), one sorted read."""
+        uniq, inv = np.unique(np.asarray(idx), return_inverse=True)
+        try:
+            return self.f["images"][uniq][inv]
+        except OSError as e:
+            raise UserError(f"{self.path}: cannot read images, truncated? ({e})") from None
+
+    def preprocess(self, images, rng=None, pca_std=0.1, return_offsets=False, scale=1.0, jitter=8):
+        """uint8 (n,128,128,3) -> float32 (n,3,112,112) network input.
+
+        Training (rng given): a 112 x 112 crop at row and column offsets drawn from
+        0..``jitter`` (the authors': 0..8) and AlexNet-style PCA colour noise (Sec. 5.1:
+        noise by the RGB covariance of the training set, eigenvector-weighted with
+        N(0, pca_std) coefficients, in pixel units). Testing: offset 8 (the centre crop).
+        Values: (pixel - mean RGB) * ``scale``; the authors fed raw pixels (scale 1; see
+        legacy_notes/deviations.md for the quick preset's scale). ``return_offsets``: also
+        the (n, 2) crop offsets (row, column) in the 128 x 128 image.
+        """
+        n = len(images)
+        x = np.empty((n, 3, INPUT, INPUT), np.float32)
+        offsets = np.empty((n, 2), np.int64)
+        mean = self.rgb_mean.astype(np.float32)
+        scale = np.float32(scale)
+        for i in range(n):
+            if rng is None:
+                oy = ox = (CROP - INPUT) // 2
+            else:
+                oy, ox = rng.integers(0, jitter + 1, 2)
+            offsets[i] = oy, ox
+            crop = images[i, oy:oy + INPUT, ox:ox + INPUT].astype(np.float32) - mean
+            if rng is not None:
+                crop += (self.pca_vectors @ (rng.normal(0, pca_std, 3) * self.pca_values)).astype(np.float32)
+            x[i] = (crop * scale).transpose(2, 0, 1)
+        return (x, offsets) if return_offsets else x
+
+    def input_for(self, config, images, rng=None, return_offsets=False):
+        """``preprocess`` with a run's input settings (input_scale, crop_jitter, pca_noise)."""
+        return self.preprocess(images, rng, config.pca_noise, return_offsets, config.input_scale,
+                               config.crop_jitter)
+
+    def batches(self, batch_size, rng, indices=None, train=True):
+        """Yield (indices, images float32 (B,3,112,112)) over a shuffled pass (train) or in order."""
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices)
+        if train:
+            idx = idx[rng.permutation(len(idx))]
+        for s in range(0, len(idx), batch_size):
+            b = idx[s:s + batch_size]
+            yield b, self.preprocess(self.read_images(b), rng if train else None)

@@ -1,0 +1,1 @@
+"""The embedded default world: procedural and captured motion, rendering, the build."""

@@ -1,0 +1,1 @@
+"""Evaluation: the paper's methods on the test set, APF, the floor and the oracles."""

@@ -1,0 +1,368 @@
+"""Valid 2D correlation (a CNN "convolution") as PyTensor Ops, channel-major layout.
+
+Layout: activations are (C, N, H, W) -- channels first, then the batch -- so that
+im2col of a block of images is one (C*k*k, nb*Ho*Wo) matrix and the whole layer is
+one GEMM per block, written straight into the (O, N, Ho, Wo) output (Theano's CorrMM
+idea; see legacy_notes/layers.md). Stride 1, no padding, as in every conv layer of the
+authors' network.
+
+    z[o, n, i, j] = sum_{c, a, b} w[o, c, a, b] * x[c, n, i + a, j + b]
+
+Three Ops: ``Corr2d`` (forward), ``Corr2dGradW`` and ``Corr2dGradX`` (its gradients).
+Each has a Numba implementation (NUMBA mode), a C implementation (C / CVM modes) and a
+JAX one (registered in ``structnet.model.ops.jax_impl``). float32 only.
+"""
+import numba
+import numpy as np
+import pytensor.tensor as pt
+from numba import prange
+from pytensor.graph.basic import Apply
+from pytensor.link.c.op import COp
+from pytensor.link.numba.dispatch import basic as numba_basic
+from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
+
+from structnet.model.ops._blas import C_SUPPORT, gemm
+
+#: target size (elements) of one im2col block; a block holds whole images.
+BLOCK_ELEMS = 1 << 23
+
+
+@numba.njit(cache=True, nogil=True)
+def _block_images(n, rows, hw):
+    return max(1, min(n, BLOCK_ELEMS // max(1, rows * hw)))
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _im2col(x, n0, nb, k, cols):
+    """cols[(c,a,b), (n,i,j)] = x[c, n0+n, i+a, j+b] for n < nb; cols is (C*k*k, nb*Ho*Wo)."""
+    C, _, H, W = x.shape
+    Ho = H - k + 1
+    Wo = W - k + 1
+    for r in prange(C * k * k):
+        c = r // (k * k)
+        a = (r // k) % k
+        b = r % k
+        for n in range(nb):
+            base = n * Ho * Wo
+            for i in range(Ho):
+                o = base + i * Wo
+                for j in range(Wo):
+                    cols[r, o + j] = x[c, n0 + n, i + a, j + b]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _col2im(gcols, n0, nb, k, gx):
+    """gx[c, n0+n, i+a, j+b] += gcols[(c,a,b), (n,i,j)] (the adjoint of ``_im2col``)."""
+    C, _, H, W = gx.shape
+    Ho = H - k + 1
+    Wo = W - k + 1
+    for c in prange(C):
+        for a in range(k):
+            for b in range(k):
+                r = (c * k + a) * k + b
+                for n in range(nb):
+                    base = n * Ho * Wo
+                    for i in range(Ho):
+                        o = base + i * Wo
+                        for j in range(Wo):
+                            gx[c, n0 + n, i + a, j + b] += gcols[r, o + j]
+
+
+@numba.njit(cache=True, nogil=True)
+def corr2d_fwd(x, w):
+    """x (C,N,H,W), w (O,C,k,k) -> z (O,N,H-k+1,W-k+1); float32."""
+    x = np.ascontiguousarray(x)
+    w = np.ascontiguousarray(w)
+    C, N, H, W = x.shape
+    O = w.shape[0]
+    k = w.shape[2]
+    Ho = H - k + 1
+    Wo = W - k + 1
+    hw = Ho * Wo
+    rows = C * k * k
+    z = np.empty((O, N, Ho, Wo), np.float32)
+    zf = z.reshape(-1)
+    nb = _block_images(N, rows, hw)
+    buf = np.empty(rows * nb * hw, np.float32)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        L = m * hw
+        cols = buf[: rows * L].reshape(rows, L)
+        _im2col(x, n0, m, k, cols)
+        gemm(0, 0, O, L, rows, 1.0, w, rows, cols, L, 0.0, zf[n0 * hw:], N * hw)
+    return z
+
+
+@numba.njit(cache=True, nogil=True)
+def corr2d_grad_w(x, gz):
+    """x (C,N,H,W), gz (O,N,Ho,Wo) -> dL/dw (O,C,k,k) with k = H - Ho + 1."""
+    x = np.ascontiguousarray(x)
+    gz = np.ascontiguousarray(gz)
+    C, N, H, W = x.shape
+    O, _, Ho, Wo = gz.shape
+    k = H - Ho + 1
+    hw = Ho * Wo
+    rows = C * k * k
+    gw = np.zeros((O, C, k, k), np.float32)
+    gzf = gz.reshape(-1)
+    nb = _block_images(N, rows, hw)
+    buf = np.empty(rows * nb * hw, np.float32)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        L = m * hw
+        cols = buf[: rows * L].reshape(rows, L)
+        _im2col(x, n0, m, k, cols)
+        gemm(0, 1, O, rows, L, 1.0, gzf[n0 * hw:], N * hw, cols, L, 1.0, gw, rows)
+    return gw
+
+
+@numba.njit(cache=True, nogil=True)
+def corr2d_grad_x(w, gz):
+    """w (O,C,k,k), gz (O,N,Ho,Wo) -> dL/dx (C,N,Ho+k-1,Wo+k-1)."""
+    w = np.ascontiguousarray(w)
+    gz = np.ascontiguousarray(gz)
+    O, C, k, _ = w.shape
+    _, N, Ho, Wo = gz.shape
+    hw = Ho * Wo
+    rows = C * k * k
+    gx = np.zeros((C, N, Ho + k - 1, Wo + k - 1), np.float32)
+    gzf = gz.reshape(-1)
+    nb = _block_images(N, rows, hw)
+    buf = np.empty(rows * nb * hw, np.float32)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        L = m * hw
+        cols = buf[: rows * L].reshape(rows, L)
+        gemm(1, 0, rows, L, O, 1.0, w, rows, gzf[n0 * hw:], N * hw, 0.0, cols, L)
+        _col2im(cols, n0, m, k, gx)
+    return gx
+
+
+# ----------------------------------------------------------------------------- C code
+C_CONV_SUPPORT = C_SUPPORT + r"""
+#ifndef STRUCTNET_CONV_DEFINED
+#define STRUCTNET_CONV_DEFINED
+#define STRUCTNET_BLOCK_ELEMS (1 << 22)
+
+static npy_intp structnet_block_images(npy_intp n, npy_intp rows, npy_intp hw) {
+    npy_intp d = rows * hw > 0 ? rows * hw : 1;
+    npy_intp nb = STRUCTNET_BLOCK_ELEMS / d;
+    if (nb > n) nb = n;
+    return nb < 1 ? 1 : nb;
+}
+
+static void structnet_im2col(const float *x, npy_intp C, npy_intp N, npy_intp H, npy_intp W,
+                             npy_intp n0, npy_intp nb, npy_intp k, float *cols) {
+    npy_intp Ho = H - k + 1, Wo = W - k + 1, L = nb * Ho * Wo;
+    for (npy_intp r = 0; r < C * k * k; ++r) {
+        npy_intp c = r / (k * k), a = (r / k) % k, b = r % k;
+        float *dst = cols + r * L;
+        for (npy_intp n = 0; n < nb; ++n)
+            for (npy_intp i = 0; i < Ho; ++i) {
+                const float *src = x + ((c * N + n0 + n) * H + i + a) * W + b;
+                float *d = dst + (n * Ho + i) * Wo;
+                for (npy_intp j = 0; j < Wo; ++j) d[j] = src[j];
+            }
+    }
+}
+
+static void structnet_col2im(const float *cols, npy_intp C, npy_intp N, npy_intp H, npy_intp W,
+                             npy_intp n0, npy_intp nb, npy_intp k, float *gx) {
+    npy_intp Ho = H - k + 1, Wo = W - k + 1, L = nb * Ho * Wo;
+    for (npy_intp r = 0; r < C * k * k; ++r) {
+        npy_intp c = r / (k * k), a = (r / k) % k, b = r % k;
+        const float *src = cols + r * L;
+        for (npy_intp n = 0; n < nb; ++n)
+            for (npy_intp i = 0; i < Ho; ++i) {
+                float *d = gx + ((c * N + n0 + n) * H + i + a) * W + b;
+                const float *s = src + (n * Ho + i) * Wo;
+                for (npy_intp j = 0; j < Wo; ++j) d[j] += s[j];
+            }
+    }
+}
+
+/* (Re)allocate *out as a C-contiguous float32 array of the given shape; zero it if asked. */
+static int structnet_prepare_out(PyArrayObject **out, int nd, npy_intp *dims, int zero) {
+    int ok = *out && PyArray_NDIM(*out) == nd && PyArray_IS_C_CONTIGUOUS(*out)
+             && PyArray_TYPE(*out) == NPY_FLOAT32;
+    for (int d = 0; ok && d < nd; ++d) ok = PyArray_DIMS(*out)[d] == dims[d];
+    if (!ok) {
+        Py_XDECREF(*out);
+        *out = (PyArrayObject*)PyArray_EMPTY(nd, dims, NPY_FLOAT32, 0);
+        if (!*out) return -1;
+    }
+    if (zero) memset(PyArray_DATA(*out), 0, PyArray_NBYTES(*out));
+    return 0;
+}
+
+/* mode 0: z = corr(x, w); mode 1: gw = dL/dw from (x, gz); mode 2: gx = dL/dx from (w, gz).
+   a and b are C-contiguous float32. */
+static int structnet_corr2d_impl(int mode, PyArrayObject *a, PyArrayObject *b, PyArrayObject **out) {
+    npy_intp *ad = PyArray_DIMS(a), *bd = PyArray_DIMS(b);
+    npy_intp C, N, H, W, O, k, Ho, Wo;
+    if (mode == 0) {        /* a = x (C,N,H,W), b = w (O,C,k,k) */
+        C = ad[0]; N = ad[1]; H = ad[2]; W = ad[3]; O = bd[0]; k = bd[2];
+        if (bd[1] != C || bd[3] != k || H < k || W < k) {
+            PyErr_Format(PyExc_ValueError, "Corr2d: x (%ld,%ld,%ld,%ld) and w (%ld,%ld,%ld,%ld) do not match",
+                         (long)ad[0], (long)ad[1], (long)ad[2], (long)ad[3],
+                         (long)bd[0], (long)bd[1], (long)bd[2], (long)bd[3]);
+            return -1;
+        }
+        Ho = H - k + 1; Wo = W - k + 1;
+    } else if (mode == 1) { /* a = x (C,N,H,W), b = gz (O,N,Ho,Wo) */
+        C = ad[0]; N = ad[1]; H = ad[2]; W = ad[3]; O = bd[0]; Ho = bd[2]; Wo = bd[3];
+        k = H - Ho + 1;
+        if (bd[1] != N || k < 1 || W - Wo + 1 != k) {
+            PyErr_SetString(PyExc_ValueError, "Corr2dGradW: x and gz do not match"); return -1;
+        }
+    } else {                /* a = w (O,C,k,k), b = gz (O,N,Ho,Wo) */
+        O = ad[0]; C = ad[1]; k = ad[2]; N = bd[1]; Ho = bd[2]; Wo = bd[3];
+        H = Ho + k - 1; W = Wo + k - 1;
+        if (bd[0] != O) { PyErr_SetString(PyExc_ValueError, "Corr2dGradX: w and gz do not match"); return -1; }
+    }
+    npy_intp hw = Ho * Wo, rows = C * k * k;
+    npy_intp nb = structnet_block_images(N, rows, hw);
+    npy_intp d0[4] = {O, N, Ho, Wo}, d1[4] = {O, C, k, k}, d2[4] = {C, N, H, W};
+    if (structnet_prepare_out(out, 4, mode == 0 ? d0 : (mode == 1 ? d1 : d2), mode != 0)) return -1;
+    float *buf = (float*)malloc(sizeof(float) * rows * nb * hw);
+    if (!buf) { PyErr_NoMemory(); return -1; }
+    float *A = (float*)PyArray_DATA(a), *B = (float*)PyArray_DATA(b), *Z = (float*)PyArray_DATA(*out);
+    for (npy_intp n0 = 0; n0 < N; n0 += nb) {
+        npy_intp m = nb < N - n0 ? nb : N - n0, L = m * hw;
+        if (mode == 0) {
+            structnet_im2col(A, C, N, H, W, n0, m, k, buf);
+            structnet_gemm(0, 0, O, L, rows, 1.f, B, rows, buf, L, 0.f, Z + n0 * hw, N * hw);
+        } else if (mode == 1) {
+            structnet_im2col(A, C, N, H, W, n0, m, k, buf);
+            structnet_gemm(0, 1, O, rows, L, 1.f, B + n0 * hw, N * hw, buf, L, 1.f, Z, rows);
+        } else {
+            structnet_gemm(1, 0, rows, L, O, 1.f, A, rows, B + n0 * hw, N * hw, 0.f, buf, L);
+            structnet_col2im(buf, C, N, H, W, n0, m, k, Z);
+        }
+    }
+    free(buf);
+    return 0;
+}
+
+static int structnet_corr2d(int mode, PyArrayObject *a_in, PyArrayObject *b_in, PyArrayObject **out) {
+    if (structnet_load_sgemm()) return -1;
+    PyArrayObject *a = (PyArrayObject*)PyArray_GETCONTIGUOUS(a_in);
+    if (!a) return -1;
+    PyArrayObject *b = (PyArrayObject*)PyArray_GETCONTIGUOUS(b_in);
+    if (!b) { Py_DECREF(a); return -1; }
+    int r = structnet_corr2d_impl(mode, a, b, out);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    return r;
+}
+#endif
+"""
+
+
+def _dim(a, f):
+    """Static size f(a...) when every size in a is known, else None."""
+    return None if any(x is None for x in a) else f(*a)
+
+
+def _as_f32_4d(v, what):
+    v = pt.as_tensor_variable(v)
+    if v.ndim != 4 or v.dtype != "float32":
+        raise TypeError(f"{what} must be a 4-D float32 tensor, got {v.type}")
+    return v
+
+
+class _Corr2dBase(COp):
+    __props__ = ()
+    _mode = 0
+    _numba_kernel = None
+
+    def c_support_code(self, **kwargs):
+        return C_CONV_SUPPORT
+
+    def c_headers(self, **kwargs):
+        return ["<string.h>", "<stdlib.h>"]
+
+    def c_code_cache_version(self):
+        return (3,)
+
+    def c_code(self, node, name, inp, out, sub):
+        a, b = inp
+        (z,) = out
+        return f"if (structnet_corr2d({self._mode}, {a}, {b}, &{z})) {{ {sub['fail']} }}"
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = type(self)._numba_kernel(*inputs)
+
+
+class Corr2d(_Corr2dBase):
+    """z = corr(x, w): x (C,N,H,W), w (O,C,k,k) -> (O,N,H-k+1,W-k+1)."""
+    _mode = 0
+    _numba_kernel = staticmethod(corr2d_fwd)
+
+    def make_node(self, x, w):
+        x, w = _as_f32_4d(x, "x"), _as_f32_4d(w, "w")
+        (C, N, H, W), (O, _, k, _) = x.type.shape, w.type.shape
+        shape = (O, N, _dim((H, k), lambda h, k: h - k + 1), _dim((W, k), lambda h, k: h - k + 1))
+        return Apply(self, [x, w], [pt.tensor(dtype="float32", shape=shape)])
+
+    def infer_shape(self, fgraph, node, shapes):
+        (C, N, H, W), (O, _, k, _) = shapes
+        return [(O, N, H - k + 1, W - k + 1)]
+
+    def pullback(self, inputs, outputs, cotangents):
+        x, w = inputs
+        (gz,) = cotangents
+        return [Corr2dGradX()(w, gz), Corr2dGradW()(x, gz)]
+
+
+class Corr2dGradW(_Corr2dBase):
+    """dL/dw from x (C,N,H,W) and gz (O,N,Ho,Wo): (O,C,k,k)."""
+    _mode = 1
+    _numba_kernel = staticmethod(corr2d_grad_w)
+
+    def make_node(self, x, gz):
+        x, gz = _as_f32_4d(x, "x"), _as_f32_4d(gz, "gz")
+        (C, N, H, W), (O, _, Ho, _) = x.type.shape, gz.type.shape
+        k = _dim((H, Ho), lambda h, o: h - o + 1)
+        return Apply(self, [x, gz], [pt.tensor(dtype="float32", shape=(O, C, k, k))])
+
+    def infer_shape(self, fgraph, node, shapes):
+        (C, N, H, W), (O, _, Ho, _) = shapes
+        k = H - Ho + 1
+        return [(O, C, k, k)]
+
+
+class Corr2dGradX(_Corr2dBase):
+    """dL/dx from w (O,C,k,k) and gz (O,N,Ho,Wo): (C,N,Ho+k-1,Wo+k-1)."""
+    _mode = 2
+    _numba_kernel = staticmethod(corr2d_grad_x)
+
+    def make_node(self, w, gz):
+        w, gz = _as_f32_4d(w, "w"), _as_f32_4d(gz, "gz")
+        (O, C, k, _), (_, N, Ho, Wo) = w.type.shape, gz.type.shape
+        shape = (C, N, _dim((Ho, k), lambda o, k: o + k - 1), _dim((Wo, k), lambda o, k: o + k - 1))
+        return Apply(self, [w, gz], [pt.tensor(dtype="float32", shape=shape)])
+
+    def infer_shape(self, fgraph, node, shapes):
+        (O, C, k, _), (_, N, Ho, Wo) = shapes
+        return [(C, N, Ho + k - 1, Wo + k - 1)]
+
+
+def corr2d(x, w):
+    """Symbolic valid correlation, (C,N,H,W) x (O,C,k,k) -> (O,N,Ho,Wo)."""
+    return Corr2d()(x, w)
+
+
+def _register_numba(op_type, kernel, key):
+    @register_funcify_and_cache_key(op_type)
+    def _funcify(op, node, **kwargs):
+        @numba_basic.numba_njit
+        def impl(a, b):
+            return kernel(a, b)
+
+        return impl, None  # see legacy_notes: cached graphs that link our kernels crash
+
+
+_register_numba(Corr2d, corr2d_fwd, f"{__name__}.Corr2d.v4")
+_register_numba(Corr2dGradW, corr2d_grad_w, f"{__name__}.Corr2dGradW.v4")
+_register_numba(Corr2dGradX, corr2d_grad_x, f"{__name__}.Corr2dGradX.v4")

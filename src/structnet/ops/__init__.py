@@ -1,6 +1,0 @@
-"""Custom PyTensor Ops: the im2col convolution and the 3x3/2 max-pool (Numba, C, JAX)."""
-from structnet.ops.conv import Corr2d, Corr2dGradW, Corr2dGradX, corr2d
-from structnet.ops.pool import MaxPool, MaxPoolGrad, maxpool, pool_out_size
-
-__all__ = ["Corr2d", "Corr2dGradW", "Corr2dGradX", "corr2d",
-           "MaxPool", "MaxPoolGrad", "maxpool", "pool_out_size"]

@@ -1,0 +1,322 @@
+"""``make bench``: the network's steps timed per compile mode, side by side with PyTorch.
+
+At paper sizes (batch 128, 2000 + 10 candidates) and for each mode: cold compile (fresh
+Numba and PyTensor caches), warm compile (the same caches again), forward (embeddings
+and scores), max-margin step with frozen convolutions (conv features once, then the
+FC update), and the full step (convolutions trained). Each measurement runs in a child
+process under the same environment; if ``torch`` is importable, the reference script
+``../shared/bench/torch_step.py`` runs under that environment too and the JSON gets the
+ratio ours / PyTorch for each step. Two more sections: the synthetic data pipeline's
+images per second (poses -> pixels -> HDF5, all cores) and inference scoring (chunked
+GEMM + partial sort) against one plain GEMM of the same size.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+#: glibc settings that keep freed memory mapped (pytensor-notes.md: page faults dominate
+#: on these VMs). Applied to every child, ours and PyTorch's alike.
+MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736",
+              "MALLOC_TOP_PAD_": "1073741824"}
+STEPS = ("forward_s", "mm_step_s", "full_step_s")
+
+
+def _median_time(fn, reps, warmup):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def child(mode, batch, candidates, reps, warmup, seed=0):
+    """Time one mode in this process; returns a dict."""
+    from structnet.config import paper
+    from structnet.model.network import StructNet, dropout_mask
+    from structnet.geometry.poses import mpjpe_matrix
+    from structnet.train.steps import StepFunctions
+
+    t_import = time.perf_counter()
+    cfg = paper()
+    cfg.mode = mode
+    net = StructNet(cfg, seed)
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, 3, 112, 112), dtype=np.float32)
+    y = (rng.random((batch, 51)) * 0.6 - 0.3).astype(np.float32)
+    cand = (rng.random((candidates, 51)) * 0.6 - 0.3).astype(np.float32)
+    margins = mpjpe_matrix(y, cand)
+    mask = dropout_mask(rng, batch, cfg.keep_prob)
+    frozen = StepFunctions(net, from_features=True)
+    full = StepFunctions(net, from_features=False)
+
+    def forward():
+        return frozen.forward(x, cand)
+
+    def mm_step():
+        return frozen.update(frozen.features(x), y, cand, margins, mask, 1e-3)
+
+    def full_step():
+        return full.update([x], y, cand, margins, mask, 1e-3)
+
+    out = {"mode": mode, "batch": batch, "candidates": candidates}
+    first = {}
+    for name, fn in (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step)):
+        t = time.perf_counter()
+        fn()
+        first[name] = time.perf_counter() - t
+    for name, fn in (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step)):
+        out[name] = _median_time(fn, reps, warmup)
+    # compile = building + compiling the graphs + the first calls' JIT, less one steady call
+    out["compile_s"] = sum(first[k] - out[k] for k in STEPS)
+    if mode == "CVM":
+        out["full_step_profile"] = profile_full_step(net, x, y, cand, margins, mask)
+    out["total_child_s"] = time.perf_counter() - t_import
+    return out
+
+
+def profile_full_step(net, x, y, cand, margins, mask, reps=3, top=12):
+    """Where the full step's time goes: PyTensor's per-node profile (CVM), top nodes."""
+    from structnet.train.steps import StepFunctions
+    prof = StepFunctions(net, from_features=False, profile=True)
+    for _ in range(reps + 1):
+        prof.update([x], y, cand, margins, mask, 0.0)
+    stats = prof._get("update").profile
+    total = sum(stats.apply_time.values())
+    rows = sorted(stats.apply_time.items(), key=lambda kv: -kv[1])[:top]
+    return {"seconds_per_call": total / (reps + 1),
+            "nodes": [{"node": str(node)[:120], "share": t / total, "seconds_per_call": t / (reps + 1)}
+                      for (fg, node), t in rows]}
+
+
+def _run_child(args, mode, cache_root, env):
+    e = dict(env)
+    e["NUMBA_CACHE_DIR"] = os.path.join(cache_root, "numba")
+    e["PYTENSOR_FLAGS"] = f"compiledir={os.path.join(cache_root, 'pytensor')}"
+    cmd = [sys.executable, "-m", "structnet.report.bench", "--child", mode, "--batch", str(args.batch),
+           "--candidates", str(args.candidates), "--reps", str(args.reps), "--warmup", str(args.warmup)]
+    r = subprocess.run(cmd, env=e, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _torch(args, env):
+    script = os.path.abspath(args.torch_script)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return {"skipped": "torch is not importable"}
+    if not os.path.exists(script):
+        return {"skipped": f"{script} not found"}
+    cmd = [sys.executable, script, "--threads", str(os.cpu_count() or 2), "--reps", str(args.reps),
+           "--warmup", str(args.warmup), "--batch", str(args.batch), "--candidates", str(args.candidates)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def bench_data(workers=0):
+    """Images per second of the whole synthetic pipeline (poses -> pixels -> HDF5)."""
+    from structnet.data.synthetic.build import build, get_data_preset
+    cfg = get_data_preset("quick", subjects_train=("S1",), subactions=(1,), workers=workers)
+    with tempfile.TemporaryDirectory(prefix="structnet-bench-data-") as d:
+        stats = build(cfg, os.path.join(d, "train.h5"), "train", progress=False)
+    return {"images": stats["images"], "seconds": stats["seconds"], "images_per_s": stats["images_per_s"],
+            "workers": workers or os.cpu_count(), "target_images_per_s": 200}
+
+
+def bench_scoring(n_images=4800, n_poses=200000, dim=1024, k=1500, reps=3):
+    """Inference scoring (chunked GEMM + partial sort, top k) against one plain GEMM of the same size."""
+    from structnet.model.inference import top_k
+    rng = np.random.default_rng(0)
+    img = rng.standard_normal((n_images, dim), dtype=np.float32)
+    poses = rng.standard_normal((n_poses, dim), dtype=np.float32)
+    gemm = _median_time(lambda: img @ poses.T, reps, 1)
+    ours = _median_time(lambda: top_k(img, poses, k), reps, 1)
+    return {"images": n_images, "poses": n_poses, "dim": dim, "k": k, "plain_gemm_s": gemm, "top_k_s": ours,
+            "ratio": ours / gemm}
+
+
+def bench_h36m(frames=500, distinct=10, workers=2, noise=3.0, bitrates=(None, 4_000_000)):
+    """Human3.6M extraction speed and disk use on full-size fixture videos (1000 x 1002 / 1000 x 1000
+    H.264, written like the release's), official layout, ``workers`` processes; extrapolated
+    to a subject's frames.
+
+    ``distinct`` rendered frames are repeated to ``frames`` per video with fresh pixel noise
+    (sigma ``noise`` grey levels); one video per worker. Decoding cost grows with the
+    bitrate, and the release's bitrate is not known here, so two are timed: x264 at constant
+    quality (crf 23, a low bitrate on these clean renders) and 4 Mbit/s.
+    """
+    from structnet.data.dataset import Dataset
+    from structnet.data.h36m import names
+    from structnet.data.synthetic import h36m_fixtures as fixtures
+    from structnet.data.h36m.extract import ExtractConfig, extract
+    # Human3.6M protocol 1: 1,559,752 training samples = every frame x 4 cameras of 5 subjects
+    per_subject = 1559752 / 5
+    out = {"frames_per_video": frames, "videos": workers, "workers": workers,
+           "frames_per_subject_all_cameras": per_subject, "pixel_noise_sigma": noise, "runs": {}}
+    renders = [fixtures.render_frames("S1", "Walking", cam, distinct) for cam in (0, 2, 1, 3)[:workers]]
+    for bitrate in bitrates:
+        name = "crf23" if bitrate is None else f"{bitrate / 1e6:g}Mbps"
+        with tempfile.TemporaryDirectory(prefix="structnet-bench-h36m-") as d:
+            root = os.path.join(d, "root")
+            sizes = []
+            for i, (cam, (poses, imgs, c)) in enumerate(zip((0, 2, 1, 3), renders)):
+                rep = np.arange(frames) % distinct
+                cid = names.CAMERA_IDS[cam]
+                s = os.path.join(root, "S1")
+                fixtures.write_cdf(os.path.join(s, "MyPoseFeatures", "D3_Positions_mono", f"Walking.{cid}.cdf"),
+                                   fixtures.to32(poses[rep].astype(np.float32)))
+                video = os.path.join(s, "Videos", f"Walking.{cid}.mp4")
+                rng = np.random.default_rng(i)
+                noisy = (np.clip(imgs[r] + rng.normal(0, noise, imgs.shape[1:]).astype(np.float32), 0, 255)
+                         .astype(np.uint8) for r in rep)
+                fixtures.write_mp4(video, noisy, crf=23, bitrate=bitrate)
+                sizes.append(os.path.getsize(video))
+                fixtures.write_mask_mat(os.path.join(s, "MySegmentsMat", "ground_truth_bb", f"Walking.{cid}.mat"),
+                                        fixtures.person_boxes(poses, c)[rep], c.res)
+            fixtures.write_metadata(os.path.join(root, "metadata.xml"))
+            for every in (1, 5):
+                o = os.path.join(d, f"out-{every}")
+                t0 = time.perf_counter()
+                extract(ExtractConfig(root=root, every=every, workers=workers), o, splits=("train",), progress=False)
+                dt = time.perf_counter() - t0
+                n = len(Dataset(os.path.join(o, "train.h5")))
+                size = os.path.getsize(os.path.join(o, "train.h5"))
+                decoded = frames * workers
+                key = f"{name}_every{every}"
+                out["runs"][key] = {"video_mbit_per_s": float(np.mean(sizes) * 8 / (frames / 50) / 1e6),
+                                    "seconds": dt, "video_frames_per_s": decoded / dt, "images": n,
+                                    "bytes_per_image": size / n,
+                                    "est_hours_per_subject": per_subject / (decoded / dt) / 3600,
+                                    "est_gb_per_subject": per_subject / every * size / n / 1e9}
+                print(f"[bench] h36m {key}: {json.dumps(out['runs'][key])}", file=sys.stderr, flush=True)
+    return out
+
+
+H36M_BEGIN = "<!-- h36m-bench:begin (generated by make bench-h36m) -->"
+H36M_END = "<!-- h36m-bench:end -->"
+
+
+def h36m_table(res, source):
+    """Markdown table of ``bench_h36m``'s runs, for the README."""
+    lines = [f"| video bitrate | frames kept | extraction, frames/s ({res['workers']} processes) | "
+             "hours per subject | GB per subject |", "|---|---|---|---|---|"]
+    for key, r in res["runs"].items():
+        every = key.rsplit("every", 1)[1]
+        lines.append(f"| {r['video_mbit_per_s']:.2f} Mbit/s | every {every} | {r['video_frames_per_s']:.0f} | "
+                     f"{r['est_hours_per_subject']:.2f} | {r['est_gb_per_subject']:.1f} |")
+    lines.append(f"\nFrom `{source}`: {res['videos']} fixture videos of {res['frames_per_video']} frames "
+                 f"(1000 x 1002 and 1000 x 1000), {res['workers']} worker processes; "
+                 f"{r['bytes_per_image'] / 1024:.0f} KiB per extracted image (uncompressed 128 x 128 RGB + labels).")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    from structnet.cli import Parser
+    ap = Parser(prog="structnet bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--sections", default="network,data,scoring",
+                    help="comma-separated: network (the steps per mode), data (synthetic pipeline), scoring, "
+                         "h36m (Human3.6M extraction on full-size fixture videos)")
+    ap.add_argument("--modes", default="NUMBA,CVM,C,JAX",
+                    help="comma-separated compile modes (JAX is skipped when jax is missing)")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--candidates", type=int, default=2010)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--torch-script", default=os.path.join("..", "shared", "bench", "torch_step.py"))
+    ap.add_argument("--out", default=os.path.join("bench", "results", "network.json"))
+    ap.add_argument("--readme", help="with the h36m section: README to update between its h36m-bench markers")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    known = {"network", "data", "scoring", "h36m"}
+    chosen = {x.strip() for x in args.sections.split(",") if x.strip()}
+    if not chosen or chosen - known:
+        from structnet.errors import UserError
+        raise UserError(f"--sections: unknown or no section {', '.join(sorted(chosen - known)) or repr(args.sections)}"
+                        f" (choose from {', '.join(sorted(known))})")
+    if not args.child:
+        from structnet.io import out_dir, out_file
+        out_dir(os.path.dirname(os.path.abspath(args.out)), "--out")
+        out_file(args.out, "--out")
+        if args.readme:
+            from structnet.report.tables import _markers
+            out_file(args.readme, "--readme")
+            _markers(args.readme, H36M_BEGIN, H36M_END)
+    if args.child:
+        print(json.dumps(child(args.child, args.batch, args.candidates, args.reps, args.warmup)))
+        return 0
+
+    env = dict(os.environ)
+    env.update(MALLOC_ENV)
+    result = {"what": "StructNet steps, median seconds; ratio = ours / PyTorch",
+              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                          "python": platform.python_version()},
+              "env": MALLOC_ENV, "batch": args.batch, "candidates": args.candidates,
+              "reps": args.reps, "warmup": args.warmup, "modes": {}}
+    import pytensor
+    result["pytensor"] = pytensor.__version__
+    sections = {x.strip() for x in args.sections.split(",")}
+    if "data" in sections:
+        print("[bench] data pipeline ...", file=sys.stderr, flush=True)
+        result["data"] = bench_data()
+    if "scoring" in sections:
+        print("[bench] scoring ...", file=sys.stderr, flush=True)
+        result["scoring"] = bench_scoring()
+    if "h36m" in sections:
+        print("[bench] Human3.6M extraction ...", file=sys.stderr, flush=True)
+        result["h36m"] = bench_h36m()
+    modes = [m.strip().upper() for m in args.modes.split(",") if m.strip()] if "network" in sections else []
+    for mode in modes:
+        if mode == "JAX":
+            try:
+                import jax  # noqa: F401
+            except ImportError:
+                result["modes"][mode] = {"skipped": "jax is not installed"}
+                continue
+        print(f"[bench] {mode}: cold ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix="structnet-bench-") as cache:
+            cold = _run_child(args, mode, cache, env)
+            print(f"[bench] {mode}: warm ...", file=sys.stderr, flush=True)
+            warm = _run_child(args, mode, cache, env)
+        if "error" in cold or "error" in warm:
+            result["modes"][mode] = {"error": cold.get("error") or warm.get("error")}
+            continue
+        entry = {"cold_compile_s": cold["compile_s"], "warm_compile_s": warm["compile_s"]}
+        entry.update({k: warm[k] for k in STEPS})
+        if "full_step_profile" in warm:
+            entry["full_step_profile"] = warm["full_step_profile"]
+        result["modes"][mode] = entry
+        print(f"[bench] {mode}: {json.dumps(entry)}", file=sys.stderr, flush=True)
+    if modes:
+        print("[bench] PyTorch ...", file=sys.stderr, flush=True)
+        result["torch"] = _torch(args, env)
+    else:
+        result["torch"] = {"skipped": "network section not run"}
+    if all(k in result["torch"] for k in STEPS):
+        for mode, entry in result["modes"].items():
+            if all(k in entry for k in STEPS):
+                entry["ratio_vs_torch"] = {k: entry[k] / result["torch"][k] for k in STEPS}
+    from structnet.io import write_text
+    write_text(args.out, json.dumps(result, indent=2))
+    if args.readme and "h36m" in result:
+        from structnet.report.tables import replace_between
+        replace_between(args.readme, H36M_BEGIN, H36M_END, h36m_table(result["h36m"], args.out))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The loop of both training phases (``make pretrain``, ``make train``): run directory,
+resume, batches fetched ahead, log, progress, learning curves, checkpoints, results.
+
+A phase (``structnet.train.pretrain.PretrainPhase``, ``structnet.train.algorithm1.TrainPhase``)
+says what a batch is and what a step does; ``run_phase`` does the rest. Every random
+number of a batch comes from a generator seeded by (seed, phase, epoch, batch), so a run
+resumed from a checkpoint replays exactly what an uninterrupted run does: same crops and
+colour noise, same dropout masks, same candidates, same parameters at the end.
+"""
+import os
+import queue
+import threading
+import time
+
+import numpy as np
+
+from structnet.data.dataset import Dataset
+from structnet.errors import UserError
+from structnet.io import write_json
+from structnet.train.runs import (Log, check_checkpoint, finished_results, load_checkpoint, prepare_run_dir,
+                                  read_curve, save_checkpoint)
+
+PHASES = {"pretrain": 1, "train": 2}
+
+
+class TrainingDiverged(UserError):
+    """The cost became NaN or inf; the last good checkpoint is kept."""
+
+
+def batch_rng(seed, phase, epoch, batch, stream):
+    return np.random.default_rng([seed, PHASES[phase], epoch, batch, stream])
+
+
+def epoch_order(seed, phase, epoch, n):
+    return np.random.default_rng([seed, PHASES[phase], epoch, 10 ** 6]).permutation(n)
+
+
+def batch_size(cfg, phase):
+    return cfg.pretrain_batch_size if phase == "pretrain" else cfg.batch_size
+
+
+def epoch_batches(cfg, phase, epoch, n, nb, first):
+    """[(epoch, batch, sorted sample indices)] for batches first..nb-1 of an epoch."""
+    order = epoch_order(cfg.seed, phase, epoch, n)
+    B = batch_size(cfg, phase)
+    return [(epoch, b, np.sort(order[b * B:(b + 1) * B])) for b in range(first, nb)]
+
+
+def n_batches(cfg, n, phase="train"):
+    nb = n // batch_size(cfg, phase)   # whole batches only, as the authors' data provider
+    return min(nb, cfg.max_batches) if cfg.max_batches else nb
+
+
+def _prefetch(items, fn, depth=2):
+    """Yield fn(item) for items, computed one or two ahead in a thread (numpy/h5py I/O)."""
+    q = queue.Queue(depth)
+    stop = object()
+
+    def work():
+        try:
+            for it in items:
+                q.put(fn(it))
+        except BaseException as e:     # surface errors in the consumer
+            q.put(e)
+        q.put(stop)
+
+    th = threading.Thread(target=work, daemon=True)
+    th.start()
+    while True:
+        v = q.get()
+        if v is stop:
+            break
+        if isinstance(v, BaseException):
+            raise v
+        yield v
+
+
+def _progress(total, initial, desc):
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, unit="batch", dynamic_ncols=True,
+                disable=os.environ.get("STRUCTNET_PROGRESS", "1") == "0")
+
+
+def check_finite(value, where, ckpt):
+    if not np.isfinite(value):
+        raise TrainingDiverged(f"cost became {value} at {where}; stopped, last good checkpoint: {ckpt}")
+
+
+def open_data(cfg, phase="train"):
+    path = os.path.join(cfg.data_dir, "train.h5")
+    ds = Dataset(path)
+    if len(ds) < batch_size(cfg, phase):
+        raise UserError(f"{path}: {len(ds)} samples, fewer than one batch of {batch_size(cfg, phase)}")
+    return ds
+
+
+def held_out(cfg, every):
+    """The learning curve's held-out images, or None when curves are off or there is no test set."""
+    if not every or not os.path.exists(os.path.join(cfg.data_dir, "test.h5")):
+        return None
+    from structnet.train.curves import HeldOut
+    return HeldOut(cfg)
+
+
+class Phase:
+    """What ``run_phase`` asks of a training phase. Attributes: ``name`` ("pretrain" or
+    "train"), ``cfg``, ``ds`` (the training set), ``epochs``, ``nb`` (batches per epoch),
+    ``curve_every``, ``rate`` (the name of its throughput in the log)."""
+
+    def params(self):
+        """name -> shared variable of the parameters the checkpoint holds."""
+        raise NotImplementedError
+
+    def restore(self, ckpt, params, state, arrays):
+        """Take a verified checkpoint (names, shapes, position already checked)."""
+        raise NotImplementedError
+
+    def load(self, item):
+        """(epoch, batch, sample indices) -> (epoch, batch, *inputs); runs in the prefetch thread."""
+        raise NotImplementedError
+
+    def step(self, inputs, step_no, where):
+        """One batch: -> (log record with "cost", items processed)."""
+        raise NotImplementedError
+
+    def curve(self):
+        """Held-out MPJPE (mm) per method now, or None when curves are off."""
+        return None
+
+    def checkpoint(self):
+        """-> (extra state, extra arrays) of a checkpoint."""
+        return {}, {}
+
+    def finish(self, run_dir):
+        """Write the model; -> extra results."""
+        raise NotImplementedError
+
+
+def _curve_point(log, phase, step, seconds, mpjpe, cost_s=None):
+    """Log one learning-curve point: held-out MPJPE (mm) per method after ``step`` batches."""
+    rec = {"step": step, "seconds": seconds, "mpjpe": mpjpe}
+    log(phase=phase, event="curve", curve_seconds=cost_s, **rec)
+    return rec
+
+
+def run_phase(phase, run_dir, resume, config_dict):
+    """Run ``phase`` in ``run_dir``: resume from its checkpoint (verified) when asked, leave a
+    finished run as it is; write config.json, log.jsonl, checkpoint.h5, model.h5 and
+    results.json. Returns the results."""
+    cfg, ds, name = phase.cfg, phase.ds, phase.name
+    prepare_run_dir(run_dir, config_dict, resume)
+    done = finished_results(run_dir, resume)
+    if done is not None:
+        ds.close()
+        return done
+    ckpt = phase.ckpt = os.path.join(run_dir, "checkpoint.h5")
+    nb, epochs = phase.nb, phase.epochs
+    start_epoch, start_batch = 0, 0
+    if resume and os.path.exists(ckpt):
+        params, state, arrays = load_checkpoint(ckpt)
+        check_checkpoint(ckpt, params, {k: v.get_value(borrow=True).shape for k, v in phase.params().items()},
+                         state, epochs, nb)
+        phase.restore(ckpt, params, state, arrays)
+        start_epoch, start_batch = state["epoch"], state["batch"]
+    log = Log(os.path.join(run_dir, "log.jsonl"), fresh=(start_epoch, start_batch) == (0, 0))
+
+    def save(epoch, batch):
+        values = {k: v.get_value() for k, v in phase.params().items()}
+        check_finite(sum(float(np.abs(v).sum()) for v in values.values()),
+                     f"{name} epoch {epoch} batch {batch} (the parameters)", ckpt)
+        extra, arrays = phase.checkpoint()
+        save_checkpoint(ckpt, values, {"phase": name, "epoch": epoch, "batch": batch, "seed": cfg.seed, **extra},
+                        arrays)
+
+    def curve(step_no, seconds):
+        tc = time.perf_counter()
+        mm = phase.curve()
+        if mm is not None:
+            return _curve_point(log, name, step_no, seconds, mm, time.perf_counter() - tc)
+
+    t0 = time.perf_counter()
+    bar = _progress(epochs * nb, start_epoch * nb + start_batch, name)
+    last = {}
+    if phase.curve_every and start_epoch == start_batch == 0:
+        curve(0, 0.0)
+    for epoch in range(start_epoch, epochs):
+        items = epoch_batches(cfg, name, epoch, len(ds), nb, start_batch if epoch == start_epoch else 0)
+        for _, b, *inputs in _prefetch(items, phase.load):
+            tb = time.perf_counter()
+            step_no = epoch * nb + b
+            rec, count = phase.step(inputs, step_no, f"{name} epoch {epoch} batch {b}")
+            check_finite(rec["cost"], f"{name} epoch {epoch} batch {b}", ckpt)
+            dt = time.perf_counter() - tb
+            last = {k: v for k, v in rec.items() if not isinstance(v, list)}
+            log(phase=name, epoch=epoch, batch=b, seconds=dt, **{phase.rate: count / dt}, **rec)
+            bar.update(1)
+            bar.set_postfix(cost=f"{rec['cost']:.4f}", **{phase.rate.replace("_per_s", "_s"): f"{count / dt:.0f}"})
+            if phase.curve_every and (step_no + 1) % phase.curve_every == 0:
+                pt_ = curve(step_no + 1, time.perf_counter() - t0)
+                if pt_:
+                    bar.set_postfix(cost=f"{rec['cost']:.4f}",
+                                    **{k.replace("StructNet-", "").replace("DconvMP-HML", "heldout") + "_mm": f"{v:.1f}"
+                                       for k, v in pt_["mpjpe"].items()})
+            if (b + 1) % cfg.ckpt_every == 0:
+                save(epoch, b + 1)
+        save(epoch + 1, 0)
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    extra = phase.finish(run_dir)
+    log_path = os.path.join(run_dir, "log.jsonl")
+    res = {"phase": name, "epochs": epochs, "batches_per_epoch": nb, "seconds": elapsed, "final": last,
+           "images": len(ds), **extra, "curve": read_curve(log_path, name)}
+    write_json(os.path.join(run_dir, "results.json"), res)
+    log(phase=name, event="done", seconds=elapsed)
+    log.close()
+    ds.close()
+    return res

@@ -1,0 +1,136 @@
+"""Compiled functions for one max-margin step (Algorithm 1), shared by training and ``make bench``.
+
+Inputs are numpy arrays in network units: images (B,3,112,112) float32, y (B,51),
+cand (C,51), margins (B,C) = Delta(y, cand) (Eq. 8), mask (B,1280) dropout mask.
+With frozen convolutions the conv stack runs once per batch (``features``) and every
+other call takes its output (pool2 (B,36864), pool3 (B,6400)), so a line search
+costs fully connected work only.
+"""
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.replace import graph_replace
+
+from structnet.model.backend import compile_fn
+from structnet.model.cost import build_maxmargin_cost
+from structnet.model.network import image_input, build_conv_features, build_image_head, build_pose_embedding
+
+OUTPUTS = ("cost", "hinge", "aux", "reg", "violated")
+
+
+def _inputs(from_features):
+    if from_features:
+        x = [pt.matrix("pool2", dtype="float32"), pt.matrix("pool3", dtype="float32")]
+    else:
+        x = [image_input()]
+    return x, pt.matrix("y", dtype="float32"), pt.matrix("cand", dtype="float32"), \
+        pt.matrix("margins", dtype="float32")
+
+
+def _cost(net, xs, y, cand, margins, mask):
+    p = net.params
+    if len(xs) == 1:
+        conv = build_conv_features(p, xs[0])
+        f2, f3 = conv["pool2_flat"], conv["pool3_flat"]
+    else:
+        f2, f3 = xs
+    return build_maxmargin_cost(p, net.config, f2, f3, y, cand, margins, mask,
+                                [p[n] for n in net.fc_weight_names()])
+
+
+class StepFunctions:
+    """The compiled calls of a training step for ``net``.
+
+    from_features: True = convolutions frozen (inputs are conv features); False = the
+    whole network is trained (inputs are images). eps: per-parameter step factors
+    (name -> float), default 1 (plain SGD).
+    """
+
+    def __init__(self, net, from_features=True, eps=None, profile=False):
+        self.net = net
+        self.profile = profile
+        self.from_features = from_features
+        self.names = net.trainable_names(include_conv=not from_features)
+        self.eps = eps or {n: 1.0 for n in self.names}
+        self._fns = {}
+
+    def _get(self, key):
+        if key in self._fns:
+            return self._fns[key]
+        net, p, mode = self.net, self.net.params, self.net.config.mode
+        xs, y, cand, margins = _inputs(self.from_features)
+        ins = xs + [y, cand, margins]
+        params = [p[n] for n in self.names]
+        if key == "features":
+            img = image_input()
+            conv = build_conv_features(p, img)
+            fn = compile_fn([img], [conv["pool2_flat"], conv["pool3_flat"]], mode=mode)
+        elif key == "update":      # dropout on: gradient and SGD update with step s
+            mask, s = pt.matrix("mask", dtype="float32"), pt.scalar("step", dtype="float32")
+            out = _cost(net, xs, y, cand, margins, mask)
+            grads = pytensor.grad(out["cost"], params)
+            # the cast keeps parameters float32 where a backend computes in float64 (JAX with x64)
+            upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
+                   for n, v, g in zip(self.names, params, grads)]
+            fn = compile_fn(ins + [mask, s], [out[k] for k in OUTPUTS], mode=mode, updates=upd,
+                            profile=self.profile)
+        elif key == "grad":        # dropout off: cost and gradient into shared buffers
+            out = _cost(net, xs, y, cand, margins, None)
+            grads = pytensor.grad(out["cost"], params)
+            self.gbuf = [pytensor.shared(np.zeros_like(v.get_value()), name=f"grad:{n}")
+                         for n, v in zip(self.names, params)]
+            fn = compile_fn(ins, [out[k] for k in OUTPUTS], mode=mode,
+                            updates=list(zip(self.gbuf, grads)))
+        elif key == "trial":       # dropout off: cost at theta - s * eps * g (line search)
+            self._get("grad")
+            s = pt.scalar("step", dtype="float32")
+            out = _cost(net, xs, y, cand, margins, None)
+            moved = {v: v - (s * np.float32(self.eps[n])) * g
+                     for n, v, g in zip(self.names, params, self.gbuf)}
+            cost = graph_replace(out["cost"], moved, strict=False)
+            fn = compile_fn(ins + [s], cost, mode=mode)
+        elif key == "embed":       # f_I and f_P from the conv features, dropout off
+            head = build_image_head(p, xs[0], xs[1]) if self.from_features else None
+            if head is None:
+                conv = build_conv_features(p, xs[0])
+                head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
+            fn = compile_fn(xs, [head["h4"], head["g7"]], mode=mode)
+        elif key == "forward":     # scores of a batch against candidates, dropout off
+            img, cand_ = image_input(), pt.matrix("cand", dtype="float32")
+            conv = build_conv_features(p, img)
+            head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
+            fj = build_pose_embedding(p, cand_, net.config.pose_embedding)
+            fn = compile_fn([img, cand_], pt.dot(head["h4"], fj.T), mode=mode)
+        else:
+            raise KeyError(key)
+        self._fns[key] = fn
+        return fn
+
+    def compile_all(self, keys=("features", "update", "grad", "trial")):
+        for k in keys:
+            if k == "features" and not self.from_features:
+                continue
+            self._get(k)
+
+    # numpy in, numpy out ---------------------------------------------------------
+    def features(self, images):
+        # float32 whatever the backend computed in (JAX runs with 64-bit types enabled)
+        return [np.asarray(a, np.float32) for a in self._get("features")(images)]
+
+    def update(self, xs, y, cand, margins, mask, step):
+        r = self._get("update")(*xs, y, cand, margins, mask, np.float32(step))
+        return dict(zip(OUTPUTS, r))
+
+    def grad(self, xs, y, cand, margins):
+        r = self._get("grad")(*xs, y, cand, margins)
+        return dict(zip(OUTPUTS, r))
+
+    def trial(self, xs, y, cand, margins, step):
+        return float(self._get("trial")(*xs, y, cand, margins, np.float32(step)))
+
+    def embed(self, xs):
+        """(f_I (B,E), f_P (B,51)) from conv features (frozen convolutions) or images."""
+        return [np.asarray(a, np.float32) for a in self._get("embed")(*xs)]
+
+    def forward(self, images, cand):
+        return self._get("forward")(images, cand)
