@@ -5,8 +5,11 @@ import subprocess
 import sys
 
 
-def _run(*args, cwd):
+def _run(*args, cwd, mode=None):
     env = dict(os.environ, STRUCTNET_PROGRESS="0")
+    env.pop("STRUCTNET_MODE", None)
+    if mode:
+        env["STRUCTNET_MODE"] = mode
     r = subprocess.run([sys.executable, "-m", "structnet", *args], cwd=cwd, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     return r.stdout
@@ -48,6 +51,31 @@ def test_tiny_pipeline(tmp_path):
     # the floor and the oracles are reference rows of the results and of Table 1
     assert set(res["reference"]) >= {"mean training pose (floor)", "nearest training pose (oracle)"}
     assert "| *mean training pose (floor)* | reference |" in text and "Read against the reference rows" in text
+
+
+def test_tiny_pipeline_jax(tmp_path):
+    """Every command in JAX mode (CPU JAX) by STRUCTNET_MODE alone: the fused Algorithm-1
+    batch, and the JAX-trained model scores the same under NUMBA."""
+    import pytest
+    pytest.importorskip("jax")
+    d, run = str(tmp_path / "data"), str(tmp_path / "run")
+    small = ["batch_size=8", "pretrain_batch_size=8", "n_candidates=30", "k_most_violated=3", "max_batches=2",
+             f"data_dir={d}", "epochs=1", "pretrain_epochs=1", "curve_every=0", "pretrain_curve_every=0"]
+    _run("data", "--preset", "tiny", "--out", d, "--workers", "2", cwd=tmp_path)
+    for cmd in ("pretrain", "train"):
+        _run(cmd, "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path, mode="JAX")
+    ev, ev_numba = os.path.join(run, "eval"), os.path.join(run, "eval-numba")
+    for out, mode in ((ev, "JAX"), (ev_numba, "NUMBA")):
+        _run("eval", "--run", os.path.join(run, "train"), "--data", d, "--out", out,
+             "--pretrained", os.path.join(run, "pretrain", "model.h5"), cwd=tmp_path, mode=mode)
+    _run("apf", "--run", os.path.join(run, "train"), "--data", d, "--eval", ev, "--A", "20", "--layers", "2",
+         "--particles", "20", cwd=tmp_path, mode="JAX")
+    _run("figures", "--run", os.path.join(run, "train"), "--data", d, "--eval", ev, "--out", str(tmp_path / "fig"),
+         cwd=tmp_path, mode="JAX")
+    jax_res, numba_res = (json.load(open(os.path.join(e, "results.json")))["methods"] for e in (ev, ev_numba))
+    for m in ("StructNet-Max", "StructNet-Avg(20)", "StructNet-Pred", "DconvMP-HML"):
+        assert abs(jax_res[m]["all"][0] - numba_res[m]["all"][0]) < 0.05, m
+    assert "StructNet-Avg(20)-APF" in json.load(open(os.path.join(ev, "results.json")))["methods"]
 
 
 def test_user_errors_are_one_line(tmp_path):

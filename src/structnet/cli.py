@@ -10,6 +10,7 @@ def _quiet():
     # use SciPy's OpenBLAS directly, so the warning is noise for users.
     warnings.filterwarnings("ignore", message=".*BLAS.*")
     warnings.filterwarnings("ignore", category=UserWarning, module="pytensor")
+    warnings.filterwarnings("ignore", message="Skipping Assert")      # JAX mode: shape asserts traced away
 
 
 class Parser(argparse.ArgumentParser):

@@ -26,7 +26,7 @@ import numpy as np
 #: on these VMs). Applied to every child, ours and PyTorch's alike.
 MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736",
               "MALLOC_TOP_PAD_": "1073741824"}
-STEPS = ("forward_s", "mm_step_s", "full_step_s")
+STEPS = ("forward_s", "mm_step_s", "full_step_s", "algo1_batch_s")
 
 
 def _median_time(fn, reps, warmup):
@@ -69,13 +69,26 @@ def child(mode, batch, candidates, reps, warmup, seed=0):
     def full_step():
         return full.update([x], y, cand, margins, mask, 1e-3)
 
-    out = {"mode": mode, "batch": batch, "candidates": candidates}
+    # one whole Algorithm-1 batch as training runs it (structnet.train.algorithm1): the
+    # candidates are the pose set less the K most violated the working set adds
+    from structnet.train.algorithm1 import algorithm1_batch
+    from structnet.train.linesearch import step_grid
+    from structnet.train.workingset import WorkingSet
+    K = cfg.k_most_violated
+    ws, grid = WorkingSet(candidates), step_grid(cfg.step_min_exp, cfg.step_max_exp)
+    algo = StepFunctions(net, from_features=True, eps=net.step_factors(net.trainable_names(False)))
+
+    def algo1_batch():
+        return algorithm1_batch(algo, ws, cand, x, y, np.arange(candidates - K), mask, K, grid, "bench")
+
+    out = {"mode": mode, "batch": batch, "candidates": candidates, "algo1_fused": algo.fused}
+    calls = (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step), ("algo1_batch_s", algo1_batch))
     first = {}
-    for name, fn in (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step)):
+    for name, fn in calls:
         t = time.perf_counter()
         fn()
         first[name] = time.perf_counter() - t
-    for name, fn in (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step)):
+    for name, fn in calls:
         out[name] = _median_time(fn, reps, warmup)
     # compile = building + compiling the graphs + the first calls' JIT, less one steady call
     out["compile_s"] = sum(first[k] - out[k] for k in STEPS)

@@ -38,15 +38,25 @@ def algorithm1_batch(steps, ws, poseset, x, y, cand_idx, mask, k_most_violated, 
     cand_idx = np.concatenate([cand_idx, ws.most_frequent(k_most_violated)])     # C + K candidates
     cand = poseset[cand_idx]
     margins = P.mpjpe_matrix(y, cand)                                           # Delta(y_i, y), Eq. 7
-    feats = steps.features(x)                                                   # frozen conv features
-    g = steps.grad(feats, y, cand, margins)                 # most-violated poses and the gradient, dropout off
-    check_finite(float(g["cost"]), where, ckpt)
-    ws.add(cand_idx[g["violated"]])                                             # the working set
-    step, trials = best_step(lambda s: steps.trial(feats, y, cand, margins, s), grid)   # line search
-    u = steps.update(feats, y, cand, margins, mask, step)                       # dropout on, the chosen step
-    check_finite(float(u["cost"]), where, ckpt)
-    rec = {"cost": float(g["cost"]), "hinge": float(g["hinge"]), "aux": float(g["aux"]), "reg": float(g["reg"]),
-           "step": step, "best_trial_cost": float(min(trials)), "trial_costs": trials}
+    if steps.fused:
+        # one compiled call (StepFunctions.batch): frozen conv features; the most-violated
+        # pose of each image, argmax over candidates of score + margin (a max-pooling in the
+        # graph), and the gradient, dropout off; the cost at every step of the grid (line
+        # search); the update with dropout on at the best step
+        r = steps.batch(x, y, cand, margins, mask, grid)
+        check_finite(float(r["cost"]), where, ckpt)
+        check_finite(r["update_cost"], where, ckpt)
+    else:
+        # the same in separate calls (CPU modes: the fused graph compiles for a minute more)
+        feats = steps.features(x)                                           # frozen conv features
+        r = steps.grad(feats, y, cand, margins)       # most-violated poses and the gradient, dropout off
+        check_finite(float(r["cost"]), where, ckpt)
+        r["step"], r["trial_costs"] = best_step(lambda s: steps.trial(feats, y, cand, margins, s), grid)
+        u = steps.update(feats, y, cand, margins, mask, r["step"])          # dropout on, the chosen step
+        check_finite(float(u["cost"]), where, ckpt)
+    ws.add(cand_idx[r["violated"]])                                             # the working set
+    rec = {"cost": float(r["cost"]), "hinge": float(r["hinge"]), "aux": float(r["aux"]), "reg": float(r["reg"]),
+           "step": r["step"], "best_trial_cost": float(min(r["trial_costs"])), "trial_costs": r["trial_costs"]}
     return rec, len(x) * len(cand)
 
 

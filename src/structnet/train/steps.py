@@ -46,13 +46,18 @@ class StepFunctions:
     (name -> float), default 1 (plain SGD).
     """
 
-    def __init__(self, net, from_features=True, eps=None, profile=False):
+    def __init__(self, net, from_features=True, eps=None, profile=False, fused=None):
+        """fused: Algorithm 1's batch as one compiled call (``batch``); default: in JAX mode
+        only (no host round trips on a device; the CPU modes compile it far slower)."""
+        from structnet.model.backend import resolve_mode
+        self.fused = resolve_mode(net.config.mode) == "JAX" if fused is None else fused
         self.net = net
         self.profile = profile
         self.from_features = from_features
         self.names = net.trainable_names(include_conv=not from_features)
         self.eps = eps or {n: 1.0 for n in self.names}
         self._fns = {}
+        self.grid_size = 10
 
     def _get(self, key):
         if key in self._fns:
@@ -77,7 +82,8 @@ class StepFunctions:
         elif key == "grad":        # dropout off: cost and gradient into shared buffers
             out = _cost(net, xs, y, cand, margins, None)
             grads = pytensor.grad(out["cost"], params)
-            self.gbuf = [pytensor.shared(np.zeros_like(v.get_value()), name=f"grad:{n}")
+            # static shapes: every backend, JAX included, sees constant sizes
+            self.gbuf = [pytensor.shared(np.zeros_like(v.get_value()), name=f"grad:{n}", shape=v.get_value().shape)
                          for n, v in zip(self.names, params)]
             fn = compile_fn(ins, [out[k] for k in OUTPUTS], mode=mode,
                             updates=list(zip(self.gbuf, grads)))
@@ -89,6 +95,8 @@ class StepFunctions:
                      for n, v, g in zip(self.names, params, self.gbuf)}
             cost = graph_replace(out["cost"], moved, strict=False)
             fn = compile_fn(ins + [s], cost, mode=mode)
+        elif key == "batch":       # one whole Algorithm-1 batch in one call (algorithm1_batch)
+            fn = self._compile_batch()
         elif key == "embed":       # f_I and f_P from the conv features, dropout off
             head = build_image_head(p, xs[0], xs[1]) if self.from_features else None
             if head is None:
@@ -105,6 +113,47 @@ class StepFunctions:
             raise KeyError(key)
         self._fns[key] = fn
         return fn
+
+    def _compile_batch(self):
+        """Images (frozen convolutions) -> the gradient with dropout off, the cost at every
+        step of the line search's grid, the best step (the first of the lowest finite
+        costs), and the update with dropout on at that step: one compiled call, nothing
+        back on the host in between (the GPU issue's fused batch)."""
+        net, p, mode = self.net, self.net.params, self.net.config.mode
+        img = image_input()
+        conv = build_conv_features(p, img)
+        xs = [conv["pool2_flat"], conv["pool3_flat"]]
+        _, y, cand, margins = _inputs(True)
+        mask, grid = pt.matrix("mask", dtype="float32"), pt.vector("grid", dtype="float32")
+        params = [p[n] for n in self.names]
+        out = _cost(net, xs, y, cand, margins, None)
+        grads = pytensor.grad(out["cost"], params)
+        trials = []
+        for k in range(self.grid_size):
+            moved = {v: v - (grid[k] * np.float32(self.eps[n])) * g for n, v, g in zip(self.names, params, grads)}
+            trials.append(graph_replace(out["cost"], moved, strict=False))
+        trials = pt.stack(trials)
+        best = pt.argmin(pt.switch(pt.isfinite(trials), trials, np.float32(np.inf)))
+        s = grid[best]
+        out_u = _cost(net, xs, y, cand, margins, mask)
+        grads_u = pytensor.grad(out_u["cost"], params)
+        upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
+               for n, v, g in zip(self.names, params, grads_u)]
+        return compile_fn([img, y, cand, margins, mask, grid], [out[k] for k in OUTPUTS] + [trials, best, out_u["cost"]],
+                          mode=mode, updates=upd, profile=self.profile)
+
+    def batch(self, images, y, cand, margins, mask, grid):
+        """One Algorithm-1 batch (``_compile_batch``) -> dict: cost, hinge, aux, reg,
+        violated (B,) candidate indices, trial_costs (len(grid),), step, update_cost."""
+        grid = np.asarray(grid, np.float32)
+        if self._fns.get("batch") is None or self.grid_size != len(grid):
+            self.grid_size = len(grid)
+            self._fns.pop("batch", None)
+        r = self._get("batch")(images, y, cand, margins, mask, grid)
+        out = dict(zip(OUTPUTS, r[:len(OUTPUTS)]))
+        trials, best, ucost = r[len(OUTPUTS):]
+        out.update(trial_costs=[float(c) for c in trials], step=float(grid[int(best)]), update_cost=float(ucost))
+        return out
 
     def compile_all(self, keys=("features", "update", "grad", "trial")):
         for k in keys:
