@@ -360,7 +360,7 @@ def _register_numba(op_type, kernel, key):
         def impl(a, b):
             return kernel(a, b)
 
-        return impl, None  # see legacy_notes: cached graphs that link our kernels crash
+        return impl, key
 
 
 _register_numba(Corr2d, corr2d_fwd, f"{__name__}.Corr2d.v4")
