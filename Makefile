@@ -81,8 +81,9 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+BENCH_MODES ?= NUMBA,CVM,C,JAX
 bench: $(STAMP)
-	$(SN) bench --out bench/results/network.json
+	$(SN) bench --modes $(BENCH_MODES) --out bench/results/network.json
 
 bench-h36m: $(STAMP)
 	$(SN) bench --sections h36m --out bench/results/h36m_extract.json --readme README.md
