@@ -137,8 +137,8 @@ def load_params(path, what="checkpoint"):
             if f.attrs.get("format") != PARAMS_FORMAT:
                 raise UserError(f"{path}: not a structnet parameter file (format {f.attrs.get('format')!r})")
             state = json.loads(f.attrs["state"])
-            params = {k: f[f"params/{k}"][()] for k in _datasets(f, "params")}
-            arrays = {k: f[f"arrays/{k}"][()] for k in _datasets(f, "arrays")}
+            params = {k: f[f"params/{k}"][()] for k in dataset_names(f, "params")}
+            arrays = {k: f[f"arrays/{k}"][()] for k in dataset_names(f, "arrays")}
     except UserError:
         raise
     except (OSError, KeyError, ValueError) as e:
@@ -149,7 +149,8 @@ def load_params(path, what="checkpoint"):
     return params, state, arrays
 
 
-def _datasets(f, group):
+def dataset_names(f, group="/"):
+    """Paths (relative to ``group``) of every dataset under ``group`` of an open HDF5 file."""
     if group not in f:
         return []
     out = []

@@ -21,7 +21,7 @@ from structnet.geometry import poses as P
 from structnet.model.backend import compile_fn
 from structnet.config import Config, paper
 from structnet.errors import UserError
-from structnet.io import load_params, save_params
+from structnet.io import dataset_names, load_params, save_params
 from structnet.model.layers import build_conv_pool, build_dense, build_dropout
 
 IMAGE_SIZE = 112
@@ -194,7 +194,7 @@ class StructNet:
                 legacy = f.attrs.get("format") == LEGACY_FORMAT
                 if legacy:
                     state = {"config": f.attrs.get("config"), "seed": f.attrs.get("seed")}
-                    params = {k: f[k][()] for k in _legacy_names(f)}
+                    params = {k: f[k][()] for k in dataset_names(f)}
         except OSError as e:
             raise UserError(f"{path}: cannot read as HDF5 ({e})") from None
         if not legacy:
@@ -273,9 +273,3 @@ class StructNet:
     def predict_pose(self, images):
         """The auxiliary regression f_P(x) (Eq. 10) in mm: (N,17,3) (StructNet-Pred)."""
         return P.from_network(self.image_outputs(images)[1])
-
-
-def _legacy_names(f):
-    out = []
-    f.visititems(lambda name, obj: out.append(name) if isinstance(obj, h5py.Dataset) else None)
-    return out

@@ -65,7 +65,7 @@ def main(args):
     return 0
 
 
-__all__ = ["summarize", "format_table", "dense_layers"]
+__all__ = ["layer_rows", "format_table", "dense_layers"]
 
 
 def activation_scales(net, images, poses_net):

@@ -24,7 +24,7 @@ from structnet.geometry import poses as P
 from structnet.io import load_params
 from structnet.model.network import CONV_NAMES, StructNet, dropout_mask
 from structnet.train.linesearch import best_step, step_grid
-from structnet.train.loop import batch_rng, check_finite, held_out, n_batches, open_data, run_phase
+from structnet.train.loop import Phase, batch_rng, check_finite, held_out, n_batches, open_data, run_phase
 from structnet.train.runs import log_records
 from structnet.train.steps import StepFunctions
 from structnet.train.workingset import WorkingSet
@@ -105,7 +105,7 @@ def start_from_pretrained(net, path):
     return net
 
 
-class TrainPhase:
+class TrainPhase(Phase):
     """Algorithm 1 as a phase of ``structnet.train.loop.run_phase``."""
     name, rate = "train", "candidates_per_s"
 
@@ -148,10 +148,10 @@ class TrainPhase:
         mask = dropout_mask(rng, len(idx), self.cfg.keep_prob)
         return epoch, b, x, self.poseset[idx], cand_idx, mask
 
-    def step(self, inputs, step_no, where):
+    def step(self, inputs, step_no, where, ckpt):
         x, y, cand_idx, mask = inputs
         return algorithm1_batch(self._steps(), self.ws, self.poseset, x, y, cand_idx, mask,
-                                self.cfg.k_most_violated, self.grid, where, self.ckpt)
+                                self.cfg.k_most_violated, self.grid, where, ckpt)
 
     def curve(self):
         if self.held is None:

@@ -119,8 +119,9 @@ class Phase:
         """(epoch, batch, sample indices) -> (epoch, batch, *inputs); runs in the prefetch thread."""
         raise NotImplementedError
 
-    def step(self, inputs, step_no, where):
-        """One batch: -> (log record with "cost", items processed)."""
+    def step(self, inputs, step_no, where, ckpt):
+        """One batch (``where`` names it, ``ckpt`` is the last good checkpoint, for a
+        divergence message): -> (log record with "cost", items processed)."""
         raise NotImplementedError
 
     def curve(self):
@@ -153,7 +154,7 @@ def run_phase(phase, run_dir, resume, config_dict):
     if done is not None:
         ds.close()
         return done
-    ckpt = phase.ckpt = os.path.join(run_dir, "checkpoint.h5")
+    ckpt = os.path.join(run_dir, "checkpoint.h5")
     nb, epochs = phase.nb, phase.epochs
     start_epoch, start_batch = 0, 0
     if resume and os.path.exists(ckpt):
@@ -188,7 +189,7 @@ def run_phase(phase, run_dir, resume, config_dict):
         for _, b, *inputs in _prefetch(items, phase.load):
             tb = time.perf_counter()
             step_no = epoch * nb + b
-            rec, count = phase.step(inputs, step_no, f"{name} epoch {epoch} batch {b}")
+            rec, count = phase.step(inputs, step_no, f"{name} epoch {epoch} batch {b}", ckpt)
             check_finite(rec["cost"], f"{name} epoch {epoch} batch {b}", ckpt)
             dt = time.perf_counter() - tb
             last = {k: v for k, v in rec.items() if not isinstance(v, list)}

@@ -15,6 +15,7 @@ from structnet.geometry import poses as P
 from structnet.model.backend import compile_fn
 from structnet.model.dconvmp import DconvMP, build_cost
 from structnet.model.network import dropout_mask, image_input
+from structnet.train.loop import Phase, batch_rng, held_out, n_batches, open_data, run_phase
 
 def learning_rate(config, step, total):
     """The learning rate of pre-training batch ``step`` (0-based) of ``total``: linear
@@ -118,12 +119,11 @@ class Pretrainer(DconvMP):
         self.t = int(t)
 
 
-class PretrainPhase:
+class PretrainPhase(Phase):
     """Pre-training as a phase of ``structnet.train.loop.run_phase``."""
     name, rate = "pretrain", "images_per_s"
 
     def __init__(self, cfg):
-        from structnet.train.loop import held_out, n_batches, open_data
         self.cfg, self.ds = cfg, open_data(cfg, "pretrain")
         self.y_all = P.to_network(self.ds.root_relative())
         self.model = Pretrainer(cfg, cfg.seed, mean_target=self.y_all.mean(0))
@@ -143,12 +143,11 @@ class PretrainPhase:
         m.set_state(arrays, state.get("t", 0))
 
     def load(self, item):
-        from structnet.train.loop import batch_rng
         epoch, b, idx = item
         return (epoch, b) + make_batch(self.cfg, self.ds, self.y_all, idx,
                                        batch_rng(self.cfg.seed, "pretrain", epoch, b, 0))
 
-    def step(self, inputs, step_no, where):
+    def step(self, inputs, step_no, where, ckpt):
         x, y, det, mr, md = inputs
         lr = learning_rate(self.cfg, step_no, self.epochs * self.nb)
         return {"lr": lr, **self.model.step(x, y, det, mr, md, lr)}, len(x)
@@ -169,5 +168,4 @@ class PretrainPhase:
 def run_pretrain(cfg, run_dir, resume=False):
     """Train DconvMP-HML; writes run_dir/{config.json, log.jsonl, checkpoint.h5, model.h5, results.json}."""
     from dataclasses import asdict
-    from structnet.train.loop import run_phase
     return run_phase(PretrainPhase(cfg), run_dir, resume, asdict(cfg))

@@ -10,7 +10,6 @@ import json
 import os
 import time
 
-import numpy as np
 
 from structnet.errors import UserError
 from structnet.io import jsonable, load_params, remove_stale_temporaries, save_params, write_json

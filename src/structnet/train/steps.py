@@ -57,7 +57,6 @@ class StepFunctions:
         self.names = net.trainable_names(include_conv=not from_features)
         self.eps = eps or {n: 1.0 for n in self.names}
         self._fns = {}
-        self.grid_size = 10
 
     def _get(self, key):
         if key in self._fns:
@@ -95,8 +94,8 @@ class StepFunctions:
                      for n, v, g in zip(self.names, params, self.gbuf)}
             cost = graph_replace(out["cost"], moved, strict=False)
             fn = compile_fn(ins + [s], cost, mode=mode)
-        elif key == "batch":       # one whole Algorithm-1 batch in one call (algorithm1_batch)
-            fn = self._compile_batch()
+        elif isinstance(key, tuple):  # one whole Algorithm-1 batch in one call, for a grid of key[1] steps
+            fn = self._compile_batch(key[1])
         elif key == "embed":       # f_I and f_P from the conv features, dropout off
             head = build_image_head(p, xs[0], xs[1]) if self.from_features else None
             if head is None:
@@ -114,7 +113,7 @@ class StepFunctions:
         self._fns[key] = fn
         return fn
 
-    def _compile_batch(self):
+    def _compile_batch(self, n_steps):
         """Images (frozen convolutions) -> the gradient with dropout off, the cost at every
         step of the line search's grid, the best step (the first of the lowest finite
         costs), and the update with dropout on at that step: one compiled call, nothing
@@ -129,7 +128,7 @@ class StepFunctions:
         out = _cost(net, xs, y, cand, margins, None)
         grads = pytensor.grad(out["cost"], params)
         trials = []
-        for k in range(self.grid_size):
+        for k in range(n_steps):
             moved = {v: v - (grid[k] * np.float32(self.eps[n])) * g for n, v, g in zip(self.names, params, grads)}
             trials.append(graph_replace(out["cost"], moved, strict=False))
         trials = pt.stack(trials)
@@ -146,10 +145,7 @@ class StepFunctions:
         """One Algorithm-1 batch (``_compile_batch``) -> dict: cost, hinge, aux, reg,
         violated (B,) candidate indices, trial_costs (len(grid),), step, update_cost."""
         grid = np.asarray(grid, np.float32)
-        if self._fns.get("batch") is None or self.grid_size != len(grid):
-            self.grid_size = len(grid)
-            self._fns.pop("batch", None)
-        r = self._get("batch")(images, y, cand, margins, mask, grid)
+        r = self._get(("batch", len(grid)))(images, y, cand, margins, mask, grid)
         out = dict(zip(OUTPUTS, r[:len(OUTPUTS)]))
         trials, best, ucost = r[len(OUTPUTS):]
         out.update(trial_costs=[float(c) for c in trials], step=float(grid[int(best)]), update_cost=float(ucost))

@@ -12,7 +12,6 @@ the CMU Graphics Lab database (its "cgspeed" BVH conversion and the ASF-derived 
 Mixamo, Bandai Namco's Research Motion datasets, the Hips/Ab/Chest naming of
 MotionBuilder-style exports, and 3ds Max Biped.
 """
-import os
 import re
 
 import numpy as np
@@ -211,16 +210,3 @@ def _head(m, P, R, idx, mm, A, leg_mm):
         hf /= np.linalg.norm(hf, axis=-1, keepdims=True)
     nose = H + s * (NOSE_MM[0] * hu + NOSE_MM[1] * hf)
     return nose, top, how
-
-
-def bone_lengths_mm(m, idx, mm):
-    """The file's own thigh, shin and upper arm (left side), mm, median over frames."""
-    from structnet.data.synthetic.bvh import global_transforms
-    P, _ = global_transforms(m)
-    d = lambda a, b: float(np.median(np.linalg.norm(P[:, idx[a]] - P[:, idx[b]], axis=-1)) * mm)
-    return {"thigh": d("Lhip", "Lknee"), "shin": d("Lknee", "Lankle"), "upper_arm": d("Lshoulder", "Lelbow")}
-
-
-def check_user_map_path(path):
-    if path and not os.path.isfile(path):
-        raise UserError(f"{path}: no such joint map (--bvh-map)")
