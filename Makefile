@@ -83,7 +83,7 @@ test-slow: $(STAMP)
 
 BENCH_MODES ?= NUMBA,CVM,C,JAX
 bench: $(STAMP)
-	$(SN) bench --modes $(BENCH_MODES) --out bench/results/network.json
+	$(SN) bench --modes $(BENCH_MODES) --out bench/results/network.json --readme README.md
 
 bench-h36m: $(STAMP)
 	$(SN) bench --sections h36m --out bench/results/h36m_extract.json --readme README.md

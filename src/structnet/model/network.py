@@ -135,6 +135,11 @@ def dropout_mask(rng, n, keep, width=1280):
     return ((rng.random((n, width)) < keep) / keep).astype(np.float32)
 
 
+def no_dropout(n, width=1280):
+    """The mask of the deterministic network: (n, width) ones (x * 1 is x, bit for bit)."""
+    return np.ones((n, width), np.float32)
+
+
 class StructNet:
     """The network with its parameters as shared variables, and numpy-in/numpy-out calls.
 

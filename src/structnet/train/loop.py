@@ -7,6 +7,7 @@ number of a batch comes from a generator seeded by (seed, phase, epoch, batch), 
 resumed from a checkpoint replays exactly what an uninterrupted run does: same crops and
 colour noise, same dropout masks, same candidates, same parameters at the end.
 """
+import contextlib
 import os
 import queue
 import threading
@@ -52,13 +53,22 @@ def n_batches(cfg, n, phase="train"):
 
 
 def _prefetch(items, fn, depth=2):
-    """Yield fn(item) for items, computed one or two ahead in a thread (numpy/h5py I/O)."""
+    """Yield fn(item) for items, computed one or two ahead in a thread (numpy/h5py I/O).
+
+    However the consumer stops (end, error, Ctrl-C), the thread is stopped and joined
+    before this generator closes: a daemon thread frozen at interpreter exit in the middle
+    of an h5py read keeps h5py's global lock, and the exit then waits on it for ever
+    (seen: Ctrl-C during pre-training, ``tests/test_signals.py``). Use it in a ``with
+    contextlib.closing(...)`` block so the close happens at once."""
     q = queue.Queue(depth)
     stop = object()
+    halt = threading.Event()
 
     def work():
         try:
             for it in items:
+                if halt.is_set():
+                    return
                 q.put(fn(it))
         except BaseException as e:     # surface errors in the consumer
             q.put(e)
@@ -66,13 +76,22 @@ def _prefetch(items, fn, depth=2):
 
     th = threading.Thread(target=work, daemon=True)
     th.start()
-    while True:
-        v = q.get()
-        if v is stop:
-            break
-        if isinstance(v, BaseException):
-            raise v
-        yield v
+    try:
+        while True:
+            v = q.get()
+            if v is stop:
+                break
+            if isinstance(v, BaseException):
+                raise v
+            yield v
+    finally:
+        halt.set()
+        while th.is_alive():           # unblock a put, let a read in progress finish
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        th.join()
 
 
 def _progress(total, initial, desc):
@@ -186,24 +205,25 @@ def run_phase(phase, run_dir, resume, config_dict):
         curve(0, 0.0)
     for epoch in range(start_epoch, epochs):
         items = epoch_batches(cfg, name, epoch, len(ds), nb, start_batch if epoch == start_epoch else 0)
-        for _, b, *inputs in _prefetch(items, phase.load):
-            tb = time.perf_counter()
-            step_no = epoch * nb + b
-            rec, count = phase.step(inputs, step_no, f"{name} epoch {epoch} batch {b}", ckpt)
-            check_finite(rec["cost"], f"{name} epoch {epoch} batch {b}", ckpt)
-            dt = time.perf_counter() - tb
-            last = {k: v for k, v in rec.items() if not isinstance(v, list)}
-            log(phase=name, epoch=epoch, batch=b, seconds=dt, **{phase.rate: count / dt}, **rec)
-            bar.update(1)
-            bar.set_postfix(cost=f"{rec['cost']:.4f}", **{phase.rate.replace("_per_s", "_s"): f"{count / dt:.0f}"})
-            if phase.curve_every and (step_no + 1) % phase.curve_every == 0:
-                pt_ = curve(step_no + 1, time.perf_counter() - t0)
-                if pt_:
-                    bar.set_postfix(cost=f"{rec['cost']:.4f}",
-                                    **{k.replace("StructNet-", "").replace("DconvMP-HML", "heldout") + "_mm": f"{v:.1f}"
-                                       for k, v in pt_["mpjpe"].items()})
-            if (b + 1) % cfg.ckpt_every == 0:
-                save(epoch, b + 1)
+        with contextlib.closing(_prefetch(items, phase.load)) as batches:
+            for _, b, *inputs in batches:
+                tb = time.perf_counter()
+                step_no = epoch * nb + b
+                rec, count = phase.step(inputs, step_no, f"{name} epoch {epoch} batch {b}", ckpt)
+                check_finite(rec["cost"], f"{name} epoch {epoch} batch {b}", ckpt)
+                dt = time.perf_counter() - tb
+                last = {k: v for k, v in rec.items() if not isinstance(v, list)}
+                log(phase=name, epoch=epoch, batch=b, seconds=dt, **{phase.rate: count / dt}, **rec)
+                bar.update(1)
+                bar.set_postfix(cost=f"{rec['cost']:.4f}", **{phase.rate.replace("_per_s", "_s"): f"{count / dt:.0f}"})
+                if phase.curve_every and (step_no + 1) % phase.curve_every == 0:
+                    pt_ = curve(step_no + 1, time.perf_counter() - t0)
+                    if pt_:
+                        bar.set_postfix(cost=f"{rec['cost']:.4f}",
+                                        **{k.replace("StructNet-", "").replace("DconvMP-HML", "heldout") + "_mm": f"{v:.1f}"
+                                           for k, v in pt_["mpjpe"].items()})
+                if (b + 1) % cfg.ckpt_every == 0:
+                    save(epoch, b + 1)
         save(epoch + 1, 0)
     bar.close()
     elapsed = time.perf_counter() - t0

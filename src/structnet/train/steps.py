@@ -13,7 +13,8 @@ from pytensor.graph.replace import graph_replace
 
 from structnet.model.backend import compile_fn
 from structnet.model.cost import build_maxmargin_cost
-from structnet.model.network import image_input, build_conv_features, build_image_head, build_pose_embedding
+from structnet.model.network import (image_input, build_conv_features, build_image_head, build_pose_embedding,
+                                     no_dropout)
 
 OUTPUTS = ("cost", "hinge", "aux", "reg", "violated")
 
@@ -69,23 +70,24 @@ class StepFunctions:
             img = image_input()
             conv = build_conv_features(p, img)
             fn = compile_fn([img], [conv["pool2_flat"], conv["pool3_flat"]], mode=mode)
-        elif key == "update":      # dropout on: gradient and SGD update with step s
-            mask, s = pt.matrix("mask", dtype="float32"), pt.scalar("step", dtype="float32")
+        elif key == "grad":        # cost and gradient under a dropout mask (ones: dropout off) into shared buffers
+            mask = pt.matrix("mask", dtype="float32")
             out = _cost(net, xs, y, cand, margins, mask)
             grads = pytensor.grad(out["cost"], params)
+            # static shapes: every backend, JAX included, sees constant sizes
+            shapes = [np.shape(v.get_value(borrow=True)) for v in params]
+            self.gbuf = [pytensor.shared(np.zeros(sh, np.float32), name=f"grad:{n}", shape=sh)
+                         for n, sh in zip(self.names, shapes)]
+            fn = compile_fn(ins + [mask], [out[k] for k in OUTPUTS], mode=mode,
+                            updates=[(b, pt.cast(g, "float32")) for b, g in zip(self.gbuf, grads)],
+                            profile=self.profile)
+        elif key == "apply":       # theta <- theta - s * eps * g, g the last gradient
+            self._get("grad")
+            s = pt.scalar("step", dtype="float32")
             # the cast keeps parameters float32 where a backend computes in float64 (JAX with x64)
             upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
-                   for n, v, g in zip(self.names, params, grads)]
-            fn = compile_fn(ins + [mask, s], [out[k] for k in OUTPUTS], mode=mode, updates=upd,
-                            profile=self.profile)
-        elif key == "grad":        # dropout off: cost and gradient into shared buffers
-            out = _cost(net, xs, y, cand, margins, None)
-            grads = pytensor.grad(out["cost"], params)
-            # static shapes: every backend, JAX included, sees constant sizes
-            self.gbuf = [pytensor.shared(np.zeros_like(v.get_value()), name=f"grad:{n}", shape=v.get_value().shape)
-                         for n, v in zip(self.names, params)]
-            fn = compile_fn(ins, [out[k] for k in OUTPUTS], mode=mode,
-                            updates=list(zip(self.gbuf, grads)))
+                   for n, v, g in zip(self.names, params, self.gbuf)]
+            fn = compile_fn([s], [], mode=mode, updates=upd)
         elif key == "trial":       # dropout off: cost at theta - s * eps * g (line search)
             self._get("grad")
             s = pt.scalar("step", dtype="float32")
@@ -151,7 +153,7 @@ class StepFunctions:
         out.update(trial_costs=[float(c) for c in trials], step=float(grid[int(best)]), update_cost=float(ucost))
         return out
 
-    def compile_all(self, keys=("features", "update", "grad", "trial")):
+    def compile_all(self, keys=("features", "grad", "apply", "trial")):
         for k in keys:
             if k == "features" and not self.from_features:
                 continue
@@ -163,11 +165,17 @@ class StepFunctions:
         return [np.asarray(a, np.float32) for a in self._get("features")(images)]
 
     def update(self, xs, y, cand, margins, mask, step):
-        r = self._get("update")(*xs, y, cand, margins, mask, np.float32(step))
-        return dict(zip(OUTPUTS, r))
+        """One SGD step with dropout mask ``mask``: the gradient (``grad``), then the parameters
+        moved by step * eps * gradient (``apply``). Returns the cost terms before the step."""
+        r = self.grad(xs, y, cand, margins, mask)
+        self._get("apply")(np.float32(step))
+        return r
 
-    def grad(self, xs, y, cand, margins):
-        r = self._get("grad")(*xs, y, cand, margins)
+    def grad(self, xs, y, cand, margins, mask=None):
+        """Cost terms, and the gradient into ``gbuf``; ``mask=None``: dropout off."""
+        if mask is None:
+            mask = no_dropout(len(y))
+        r = self._get("grad")(*xs, y, cand, margins, mask)
         return dict(zip(OUTPUTS, r))
 
     def trial(self, xs, y, cand, margins, step):

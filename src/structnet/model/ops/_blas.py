@@ -1,9 +1,7 @@
-"""Single-precision GEMM reachable from Numba and from generated C code.
+"""Single-precision GEMM reachable from Numba (the im2col fallback kernels' GEMM).
 
-Both backends call the same BLAS routine: SciPy's bundled OpenBLAS ``sgemm``,
-found through ``scipy.linalg.cython_blas``. No link flags are needed, so the C
-backend works after a plain ``pip install`` (PyTensor's own ``blas__ldflags`` is
-empty there).
+SciPy's bundled OpenBLAS ``sgemm``, found through ``scipy.linalg.cython_blas``: no link
+flags are needed after a plain ``pip install``.
 
 All matrices are row-major. ``gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)``
 computes ``c[m, n] = alpha * op(a) @ op(b) + beta * c`` where ``op(a)`` is ``a`` stored
@@ -55,41 +53,3 @@ def gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     _sgemm(tr[0:].ctypes, tr[1:].ctypes, iv[0:].ctypes, iv[1:].ctypes, iv[2:].ctypes,
            fv[0:].ctypes, b.ctypes, iv[3:].ctypes, a.ctypes, iv[4:].ctypes,
            fv[1:].ctypes, c.ctypes, iv[5:].ctypes)
-
-
-C_SUPPORT = r"""
-#ifndef STRUCTNET_GEMM_DEFINED
-#define STRUCTNET_GEMM_DEFINED
-typedef void (*structnet_sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*,
-                                  float*, int*, float*, float*, int*);
-static structnet_sgemm_t structnet_sgemm_ptr = NULL;
-
-/* Fetch sgemm from scipy.linalg.cython_blas (a PyCapsule in __pyx_capi__). 0 on success. */
-static int structnet_load_sgemm(void) {
-    if (structnet_sgemm_ptr) return 0;
-    PyObject *mod = PyImport_ImportModule("scipy.linalg.cython_blas");
-    if (!mod) return -1;
-    PyObject *capi = PyObject_GetAttrString(mod, "__pyx_capi__");
-    Py_DECREF(mod);
-    if (!capi) return -1;
-    PyObject *cap = PyDict_GetItemString(capi, "sgemm");
-    if (!cap) {
-        Py_DECREF(capi);
-        PyErr_SetString(PyExc_RuntimeError, "structnet: scipy.linalg.cython_blas has no sgemm");
-        return -1;
-    }
-    structnet_sgemm_ptr = (structnet_sgemm_t)PyCapsule_GetPointer(cap, PyCapsule_GetName(cap));
-    Py_DECREF(capi);
-    return structnet_sgemm_ptr ? 0 : -1;
-}
-
-/* Row-major C[m,n] = alpha op(A) op(B) + beta C; see structnet.model.ops._blas. */
-static void structnet_gemm(int ta, int tb, int m, int n, int k, float alpha,
-                           const float *a, int lda, const float *b, int ldb,
-                           float beta, float *c, int ldc) {
-    char tra = tb ? 'T' : 'N', trb = ta ? 'T' : 'N';
-    structnet_sgemm_ptr(&tra, &trb, &n, &m, &k, &alpha, (float*)b, &ldb, (float*)a, &lda,
-                        &beta, c, &ldc);
-}
-#endif
-"""
