@@ -6,12 +6,15 @@ With frozen convolutions the conv stack runs once per batch (``features``) and e
 other call takes its output (pool2 (B,36864), pool3 (B,6400)), so a line search
 costs fully connected work only.
 """
+from dataclasses import asdict
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 
 from structnet.model.backend import compile_fn
+from structnet.model.fncache import cached_function
 from structnet.model.cost import build_maxmargin_cost
 from structnet.model.network import (image_input, build_conv_features, build_image_head, build_pose_embedding,
                                      no_dropout)
@@ -57,11 +60,36 @@ class StepFunctions:
         self.from_features = from_features
         self.names = net.trainable_names(include_conv=not from_features)
         self.eps = eps or {n: 1.0 for n in self.names}
+        self.gbuf = None
         self._fns = {}
 
+    def _gbuf(self):
+        """The gradient buffers (shared, one per trained parameter), made once."""
+        if self.gbuf is None:
+            shapes = [np.shape(self.net.params[n].get_value(borrow=True)) for n in self.names]
+            # float32 and static shapes: every backend, JAX included, sees constant sizes
+            self.gbuf = [pytensor.shared(np.zeros(sh, np.float32), name=f"grad:{n}", shape=sh)
+                         for n, sh in zip(self.names, shapes)]
+        return self.gbuf
+
     def _get(self, key):
+        """The compiled function ``key``: built once per object, and kept on disk between
+        processes (``structnet.model.fncache``) in the CPU modes."""
         if key in self._fns:
             return self._fns[key]
+        from structnet.model.backend import resolve_mode
+        mode = resolve_mode(self.net.config.mode)
+        if self.profile or isinstance(key, tuple) or mode == "JAX":
+            fn = self._build(key)
+        else:
+            parts = ("StepFunctions", key, self.from_features, tuple(self.names), sorted(self.eps.items()),
+                     sorted(asdict(self.net.config).items()))
+            shared = {v.name: v for v in list(self.net.params.values()) + self._gbuf()}
+            fn = cached_function(parts, shared, mode, lambda: self._build(key))
+        self._fns[key] = fn
+        return fn
+
+    def _build(self, key):
         net, p, mode = self.net, self.net.params, self.net.config.mode
         xs, y, cand, margins = _inputs(self.from_features)
         ins = xs + [y, cand, margins]
@@ -74,22 +102,19 @@ class StepFunctions:
             mask = pt.matrix("mask", dtype="float32")
             out = _cost(net, xs, y, cand, margins, mask)
             grads = pytensor.grad(out["cost"], params)
-            # static shapes: every backend, JAX included, sees constant sizes
-            shapes = [np.shape(v.get_value(borrow=True)) for v in params]
-            self.gbuf = [pytensor.shared(np.zeros(sh, np.float32), name=f"grad:{n}", shape=sh)
-                         for n, sh in zip(self.names, shapes)]
+            self._gbuf()
             fn = compile_fn(ins + [mask], [out[k] for k in OUTPUTS], mode=mode,
                             updates=[(b, pt.cast(g, "float32")) for b, g in zip(self.gbuf, grads)],
                             profile=self.profile)
         elif key == "apply":       # theta <- theta - s * eps * g, g the last gradient
-            self._get("grad")
+            self._gbuf()
             s = pt.scalar("step", dtype="float32")
             # the cast keeps parameters float32 where a backend computes in float64 (JAX with x64)
             upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
                    for n, v, g in zip(self.names, params, self.gbuf)]
             fn = compile_fn([s], [], mode=mode, updates=upd)
         elif key == "trial":       # dropout off: cost at theta - s * eps * g (line search)
-            self._get("grad")
+            self._gbuf()
             s = pt.scalar("step", dtype="float32")
             out = _cost(net, xs, y, cand, margins, None)
             moved = {v: v - (s * np.float32(self.eps[n])) * g
@@ -112,7 +137,6 @@ class StepFunctions:
             fn = compile_fn([img, cand_], pt.dot(head["h4"], fj.T), mode=mode)
         else:
             raise KeyError(key)
-        self._fns[key] = fn
         return fn
 
     def _compile_batch(self, n_steps):
