@@ -11,24 +11,13 @@ gradient, ours and PyTorch's (``max_pool2d`` with ceil sizing). Run in a child p
 under the same environment as the network section.
 """
 import os
-import statistics
-import time
 
 import numpy as np
 
+from structnet.report.bench import _median_time as _time
+
 # name, in channels, out channels, kernel, input size, input gradient needed
 CONVS = (("conv1", 3, 32, 9, 112, False), ("conv2", 32, 64, 5, 52, True), ("conv3", 64, 64, 5, 24, True))
-
-
-def _time(fn, reps, warmup):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def _entry(gflop, fwd, gw, gx):
