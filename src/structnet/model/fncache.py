@@ -7,7 +7,8 @@ and its linker; unpickled, it is linked again (the Numba or C code itself comes 
 their own caches) without rewriting, which is most of a warm start (measured: the
 gradient graph 0.8-1.0 s to build and rewrite). The network's shared variables (``shared``,
 by name) are pickled by reference and come back as this process's own, so the loaded
-function reads and updates the live parameters.
+function reads and updates the live parameters; a function that uses any other shared
+variable is not cached.
 
 The key: ``parts`` (what the caller's graph depends on: its kind, the config, the step
 factors ...), the names, shapes and dtypes of ``shared``, the compile mode, the versions
@@ -108,6 +109,8 @@ def cached_function(parts, shared, mode, build):
         except Exception:               # corrupt, foreign or from another library state
             pass
     fn = build()
+    if any(shared.get(v.name) is not v for v in fn.get_shared()):
+        return fn                       # a shared variable the caller did not name: never cached
     tmp = None
     try:
         buf = io.BytesIO()

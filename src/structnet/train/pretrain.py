@@ -5,6 +5,7 @@ weights initialise StructNet, its regression output is Table 1's DconvMP-HML bas
 """
 import os
 from collections import OrderedDict
+from dataclasses import asdict
 
 import numpy as np
 import pytensor
@@ -12,8 +13,9 @@ import pytensor.tensor as pt
 
 from structnet.errors import UserError
 from structnet.geometry import poses as P
-from structnet.model.backend import compile_fn
+from structnet.model.backend import compile_fn, resolve_mode
 from structnet.model.dconvmp import DconvMP, build_cost
+from structnet.model.fncache import cached_function
 from structnet.model.network import dropout_mask, image_input
 from structnet.train.loop import Phase, batch_rng, held_out, n_batches, open_data, run_phase
 
@@ -104,7 +106,13 @@ class Pretrainer(DconvMP):
 
     def step(self, images, y, det, mask_r, mask_d, lr):
         if self._step is None:
-            self._step = self._compile_step()
+            mode = resolve_mode(self.config.mode)
+            if mode == "JAX":
+                self._step = self._compile_step()
+            else:                       # kept on disk between processes (model/fncache.py)
+                shared = {v.name: v for v in list(self.params.values()) + list(self.state.values())}
+                self._step = cached_function(("Pretrainer.step", sorted(asdict(self.config).items())),
+                                             shared, mode, self._compile_step)
         self.t += 1
         c, r, d = self._step(images, y, det, mask_r, mask_d, np.float32(lr), np.float32(self.t))
         return {"cost": float(c), "reg": float(r), "det": float(d)}
