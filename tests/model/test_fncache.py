@@ -75,3 +75,14 @@ def test_switched_off(cache, monkeypatch):
     _, st = _steps()
     _apply(st, 1.0)
     assert not cache.exists()
+
+
+def test_function_with_an_unnamed_shared_variable_not_cached(cache):
+    import pytensor
+    from structnet.model.backend import compile_fn
+    a = pytensor.shared(np.ones(3, np.float32), name="a")
+    b = pytensor.shared(np.ones(3, np.float32), name="b")     # not named to the cache
+    fn = fncache.cached_function(("sum",), {"a": a}, "NUMBA", lambda: compile_fn([], (a + b).sum(), mode="NUMBA"))
+    assert float(fn()) == 6.0 and not cache.exists()
+    fn = fncache.cached_function(("sum",), {"a": a, "b": b}, "NUMBA", lambda: compile_fn([], (a + b).sum(), mode="NUMBA"))
+    assert float(fn()) == 6.0 and len(list(cache.glob("*.pkl"))) == 1
