@@ -13,7 +13,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 
-from structnet.model.backend import compile_fn
+from structnet.model.backend import compile_fn, resolve_mode
 from structnet.model.fncache import cached_function
 from structnet.model.cost import build_maxmargin_cost
 from structnet.model.network import (image_input, build_conv_features, build_image_head, build_pose_embedding,
@@ -77,7 +77,6 @@ class StepFunctions:
         processes (``structnet.model.fncache``) in the CPU modes."""
         if key in self._fns:
             return self._fns[key]
-        from structnet.model.backend import resolve_mode
         mode = resolve_mode(self.net.config.mode)
         if self.profile or isinstance(key, tuple) or mode == "JAX":
             fn = self._build(key)

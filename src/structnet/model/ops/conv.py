@@ -21,7 +21,6 @@ import numpy as np
 import pytensor.tensor as pt
 from numba import prange
 from pytensor.graph.basic import Apply
-from pytensor.link.c.op import COp
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
 
@@ -152,22 +151,9 @@ else:
 KERNELS = "native" if native.AVAILABLE else "im2col"
 
 # ----------------------------------------------------------------------------- C code
-C_CONV_SUPPORT = "#define SN_EXTERN static\n" + native.SOURCE + r"""
+C_CONV_SUPPORT = native.C_SUPPORT + r"""
 #ifndef STRUCTNET_CONV_DEFINED
 #define STRUCTNET_CONV_DEFINED
-/* (Re)allocate *out as a C-contiguous float32 array of the given shape. */
-static int structnet_prepare_out(PyArrayObject **out, int nd, npy_intp *dims) {
-    int ok = *out && PyArray_NDIM(*out) == nd && PyArray_IS_C_CONTIGUOUS(*out)
-             && PyArray_TYPE(*out) == NPY_FLOAT32;
-    for (int d = 0; ok && d < nd; ++d) ok = PyArray_DIMS(*out)[d] == dims[d];
-    if (!ok) {
-        Py_XDECREF(*out);
-        *out = (PyArrayObject*)PyArray_EMPTY(nd, dims, NPY_FLOAT32, 0);
-        if (!*out) return -1;
-    }
-    return 0;
-}
-
 /* mode 0: z = corr(x, w); mode 1: gw = dL/dw from (x, gz); mode 2: gx = dL/dx from (w, gz).
    a and b are C-contiguous float32. */
 static int structnet_corr2d_impl(int mode, PyArrayObject *a, PyArrayObject *b, PyArrayObject **out) {
@@ -232,24 +218,14 @@ def _as_f32_4d(v, what):
     return v
 
 
-class _Corr2dBase(COp):
-    __props__ = ()
+class _Corr2dBase(native.NativeCOp):
     _mode = 0
 
     def c_support_code(self, **kwargs):
         return C_CONV_SUPPORT
 
-    def c_headers(self, **kwargs):
-        return ["<string.h>", "<stdlib.h>"]
-
-    def c_compile_args(self, **kwargs):
-        return ["-O3", "-pthread"]
-
-    def c_libraries(self, **kwargs):
-        return ["pthread"]
-
     def c_code_cache_version(self):
-        return (4,)
+        return (5,)
 
     def c_code(self, node, name, inp, out, sub):
         a, b = inp

@@ -29,9 +29,29 @@ import llvmlite.binding as llb
 import numba
 import numpy as np
 from numba import types
+from pytensor.link.c.op import COp
 
 SOURCE_PATH = Path(__file__).with_name("native.c")
 SOURCE = SOURCE_PATH.read_text()
+#: the kernels as support code of a PyTensor COp (C / CVM modes), with the output helper both
+#: Ops' C code uses
+C_SUPPORT = "#define SN_EXTERN static\n" + SOURCE + r"""
+#ifndef STRUCTNET_PREPARE_OUT_DEFINED
+#define STRUCTNET_PREPARE_OUT_DEFINED
+/* (Re)allocate *out as a C-contiguous float32 array of the given shape. */
+static int structnet_prepare_out(PyArrayObject **out, int nd, npy_intp *dims) {
+    int ok = *out && PyArray_NDIM(*out) == nd && PyArray_IS_C_CONTIGUOUS(*out)
+             && PyArray_TYPE(*out) == NPY_FLOAT32;
+    for (int d = 0; ok && d < nd; ++d) ok = PyArray_DIMS(*out)[d] == dims[d];
+    if (!ok) {
+        Py_XDECREF(*out);
+        *out = (PyArrayObject*)PyArray_EMPTY(nd, dims, NPY_FLOAT32, 0);
+        if (!*out) return -1;
+    }
+    return 0;
+}
+#endif
+"""
 FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-pthread"]
 _FUNCS = ("structnet_corr_fwd", "structnet_corr_grad_x", "structnet_corr_grad_w",
           "structnet_maxpool", "structnet_maxpool_grad")
@@ -101,6 +121,20 @@ def _load():
     for name in _FUNCS:
         llb.add_symbol(name, ctypes.cast(getattr(lib, name), ctypes.c_void_p).value)
     return lib
+
+
+class NativeCOp(COp):
+    """Base of our COps: the kernels' headers, flags and threads library (C / CVM modes)."""
+    __props__ = ()
+
+    def c_headers(self, **kwargs):
+        return ["<string.h>", "<stdlib.h>"]
+
+    def c_compile_args(self, **kwargs):
+        return ["-O3", "-pthread"]
+
+    def c_libraries(self, **kwargs):
+        return ["pthread"]
 
 
 LIB = _load()

@@ -20,7 +20,6 @@ import numpy as np
 import pytensor.tensor as pt
 from numba import prange
 from pytensor.graph.basic import Apply
-from pytensor.link.c.op import COp
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
 
@@ -99,7 +98,7 @@ else:
     maxpool_fwd, maxpool_grad = numba_maxpool_fwd, numba_maxpool_grad
 KERNELS = "native" if native.AVAILABLE else "numba"
 
-C_POOL_SUPPORT = "#define SN_EXTERN static\n" + native.SOURCE + r"""
+C_POOL_SUPPORT = native.C_SUPPORT + r"""
 #ifndef STRUCTNET_POOL_DEFINED
 #define STRUCTNET_POOL_DEFINED
 /* grad == NULL: z = maxpool(x). Otherwise gx (in *out) = maxpool'(x) * gz. */
@@ -122,13 +121,7 @@ static int structnet_pool_op(PyArrayObject *x_in, PyArrayObject *gz_in, PyArrayO
     }
     {
         npy_intp od[4] = {d[0], d[1], gz ? H : H / 2, gz ? W : W / 2};
-        int ok = *out && PyArray_NDIM(*out) == 4 && PyArray_IS_C_CONTIGUOUS(*out) && PyArray_TYPE(*out) == NPY_FLOAT32;
-        for (int q = 0; ok && q < 4; ++q) ok = PyArray_DIMS(*out)[q] == od[q];
-        if (!ok) {
-            Py_XDECREF(*out);
-            *out = (PyArrayObject*)PyArray_EMPTY(4, od, NPY_FLOAT32, 0);
-            if (!*out) goto done;
-        }
+        if (structnet_prepare_out(out, 4, od)) goto done;
         const float *X = (const float*)PyArray_DATA(x);
         float *Z = (float*)PyArray_DATA(*out);
         r = gz ? structnet_maxpool_grad(X, (const float*)PyArray_DATA(gz), Z, P, H, W)
@@ -144,23 +137,12 @@ done:
 """
 
 
-class _PoolBase(COp):
-    __props__ = ()
-
+class _PoolBase(native.NativeCOp):
     def c_support_code(self, **kwargs):
         return C_POOL_SUPPORT
 
-    def c_headers(self, **kwargs):
-        return ["<string.h>", "<stdlib.h>"]
-
-    def c_compile_args(self, **kwargs):
-        return ["-O3", "-pthread"]
-
-    def c_libraries(self, **kwargs):
-        return ["pthread"]
-
     def c_code_cache_version(self):
-        return (3,)
+        return (4,)
 
 
 class MaxPool(_PoolBase):
