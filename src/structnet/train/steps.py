@@ -53,7 +53,6 @@ class StepFunctions:
     def __init__(self, net, from_features=True, eps=None, profile=False, fused=None):
         """fused: Algorithm 1's batch as one compiled call (``batch``); default: in JAX mode
         only (no host round trips on a device; the CPU modes compile it far slower)."""
-        from structnet.model.backend import resolve_mode
         self.fused = resolve_mode(net.config.mode) == "JAX" if fused is None else fused
         self.net = net
         self.profile = profile
