@@ -20,17 +20,20 @@ def build_violated(f_img, f_cand, margins):
     return pt.argmax(pt.dot(f_img, f_cand.T) + margins, axis=1)
 
 
-def build_maxmargin_cost(p, config, pool2, pool3, y, cand, margins, mask=None, fc_weights=()):
+def build_maxmargin_cost(p, config, pool2, pool3, y, cand, margins, mask=None, fc_weights=(), pre=None,
+                         reg_extra=None):
     """Eq. (12) from the conv features. Returns a dict of symbolic scalars and vectors.
 
     pool2 (B,36864), pool3 (B,6400): conv features; y (B,51) true poses and cand (C,51)
     candidates in network units (mm/1200); margins (B,C) = Delta(y_b, cand_c) in the
     same units; mask: dropout mask (B,1280) or None (dropout off); fc_weights: the
     weight matrices under weight decay. Keys: cost, hinge, aux, reg, violated (B,),
-    s_true (B,), s_hat (B,) (s_hat includes the margin).
+    s_true (B,), s_hat (B,) (s_hat includes the margin). pre: h1's and h2's input products
+    given directly (``build_image_head``); reg_extra: a symbolic scalar added to reg (the
+    squared norms of weights not in fc_weights, computed elsewhere).
     """
     y, cand, margins = (pt.as_tensor_variable(v) for v in (y, cand, margins))
-    head = build_image_head(p, pool2, pool3, mask)
+    head = build_image_head(p, pool2, pool3, mask, pre)
     f_img = head["h4"]
     variant = config.pose_embedding
     idx = build_violated(f_img, build_pose_embedding(p, cand, variant), margins)
@@ -40,6 +43,8 @@ def build_maxmargin_cost(p, config, pool2, pool3, y, cand, margins, mask=None, f
     hinge = pt.maximum(s_hat - s_true, 0).mean()
     aux = ((head["g7"] - y) ** 2).sum(axis=1).mean()
     reg = sum((w ** 2).sum() for w in fc_weights) if fc_weights else pt.constant(0.0)
+    if reg_extra is not None:
+        reg = reg + reg_extra
     cost = hinge + config.lam * aux + config.alpha * reg
     return {"cost": cost, "hinge": hinge, "aux": aux, "reg": reg, "violated": idx,
             "s_true": s_true, "s_hat": s_hat}

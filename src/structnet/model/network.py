@@ -22,10 +22,15 @@ from structnet.model.backend import compile_fn
 from structnet.config import Config, paper
 from structnet.errors import UserError
 from structnet.io import dataset_names, load_params, save_params
-from structnet.model.layers import build_conv_pool, build_dense, build_dropout
+from structnet.model.layers import ACTIVATIONS, build_conv_pool, build_dense, build_dropout
 
 IMAGE_SIZE = 112
 LEGACY_FORMAT = "structnet-params-1"     # model files before the one format (read only)
+
+POSE_DIM = 51                            # 17 joints x 3
+POOL2_WIDTH = 64 * 24 * 24               # pool2 flattened (h1's input)
+POOL3_WIDTH = 64 * 10 * 10               # pool3 flattened (h2's input)
+CONCAT_WIDTH = 256 + 1024                # [h1, h2], the dropout layer's width
 
 # name, in channels, out channels, kernel, activation
 CONV_LAYERS = (("conv1", 3, 32, 9, "relu"), ("conv2", 32, 64, 5, "relu"), ("conv3", 64, 64, 5, "linear"))
@@ -36,14 +41,14 @@ def dense_layers(config):
     """(name, in, out, activation, init std) of the FC layers for this config."""
     E = config.embedding_size
     img = config.init_std_image
-    layers = [("h1", 64 * 24 * 24, 256, "relu", img), ("h2", 64 * 10 * 10, 1024, "relu", img),
-              ("h3", 1280, 2048, "relu", img), ("h4", 2048, E, "relu", img),
-              ("g7", 2048, 51, "tanh", img)]
+    layers = [("h1", POOL2_WIDTH, 256, "relu", img), ("h2", POOL3_WIDTH, 1024, "relu", img),
+              ("h3", CONCAT_WIDTH, 2048, "relu", img), ("h4", 2048, E, "relu", img),
+              ("g7", 2048, POSE_DIM, "tanh", img)]
     pe, ps = config.pose_embedding, config.init_std_pose
     if pe == "2layer":
-        layers += [("h5", 51, 1024, "relu", ps), ("h6", 1024, E, "relu", ps)]
+        layers += [("h5", POSE_DIM, 1024, "relu", ps), ("h6", 1024, E, "relu", ps)]
     elif pe in ("1layer", "random1"):
-        layers += [("h5", 51, E, "relu", ps)]
+        layers += [("h5", POSE_DIM, E, "relu", ps)]
     return layers
 
 
@@ -73,6 +78,16 @@ def param_table(config):
 def image_input(name="images"):
     """The symbolic image batch: (N, 3, 112, 112) float32, spatial sizes static."""
     return pt.tensor(name, dtype="float32", shape=(None, 3, IMAGE_SIZE, IMAGE_SIZE))
+
+
+def pose_input(name="poses"):
+    """Symbolic poses: (M, 51) float32 network units, the width static."""
+    return pt.matrix(name, dtype="float32", shape=(None, POSE_DIM))
+
+
+def mask_input(name="mask"):
+    """Symbolic dropout mask: (B, 1280) float32, the width static."""
+    return pt.matrix(name, dtype="float32", shape=(None, CONCAT_WIDTH))
 
 
 def init_structnet(config, seed):
@@ -108,11 +123,19 @@ def build_conv_features(p, images):
     return layers
 
 
-def build_image_head(p, pool2, pool3, mask=None):
-    """(N,36864), (N,6400) -> dict h1, h2, concat, h3, h4 = f_I (Eq. 2), g7 = f_P (Eq. 10)."""
+def build_image_head(p, pool2, pool3, mask=None, pre=None):
+    """(N,36864), (N,6400) -> dict h1, h2, concat, h3, h4 = f_I (Eq. 2), g7 = f_P (Eq. 10).
+
+    pre: optional {"h1": (N,256), "h2": (N,1024)}, the products pool2 @ W_h1 and
+    pool3 @ W_h2 computed elsewhere (the line search's, ``structnet.train.steps``); the
+    pool inputs are then unused and may be None."""
     L = OrderedDict()
-    L["h1"] = build_dense(pool2, p["h1/W"], p["h1/b"], "relu")
-    L["h2"] = build_dense(pool3, p["h2/W"], p["h2/b"], "relu")
+    if pre is None:
+        L["h1"] = build_dense(pool2, p["h1/W"], p["h1/b"], "relu")
+        L["h2"] = build_dense(pool3, p["h2/W"], p["h2/b"], "relu")
+    else:
+        L["h1"] = ACTIVATIONS["relu"](pre["h1"] + p["h1/b"])
+        L["h2"] = ACTIVATIONS["relu"](pre["h2"] + p["h2/b"])
     L["concat"] = build_dropout(pt.concatenate([L["h1"], L["h2"]], axis=1), mask)
     L["h3"] = build_dense(L["concat"], p["h3/W"], p["h3/b"], "relu")
     L["h4"] = build_dense(L["h3"], p["h4/W"], p["h4/b"], "relu")
@@ -130,12 +153,12 @@ def build_pose_embedding(p, y, variant):
     return h
 
 
-def dropout_mask(rng, n, keep, width=1280):
+def dropout_mask(rng, n, keep, width=CONCAT_WIDTH):
     """(n, width) float32 inverted-dropout mask: 1/keep with probability keep, else 0."""
     return ((rng.random((n, width)) < keep) / keep).astype(np.float32)
 
 
-def no_dropout(n, width=1280):
+def no_dropout(n, width=CONCAT_WIDTH):
     """The mask of the deterministic network: (n, width) ones (x * 1 is x, bit for bit)."""
     return np.ones((n, width), np.float32)
 
@@ -242,7 +265,7 @@ class StructNet:
                 head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
                 self._fns[key] = compile_fn([x], [head["h4"], head["g7"]], mode=self.config.mode)
             elif key == "pose":
-                y = pt.matrix("poses", dtype="float32")
+                y = pose_input()
                 out = build_pose_embedding(p, y, self.config.pose_embedding)
                 self._fns[key] = compile_fn([y], out, mode=self.config.mode)
         return self._fns[key]

@@ -23,7 +23,7 @@ from structnet.geometry import metrics
 from structnet.geometry import poses as P
 from structnet.io import load_params
 from structnet.model.network import CONV_NAMES, StructNet, dropout_mask
-from structnet.train.linesearch import best_step, step_grid
+from structnet.train.linesearch import step_grid
 from structnet.train.loop import Phase, batch_rng, check_finite, held_out, n_batches, open_data, run_phase
 from structnet.train.runs import log_records
 from structnet.train.steps import StepFunctions
@@ -51,7 +51,7 @@ def algorithm1_batch(steps, ws, poseset, x, y, cand_idx, mask, k_most_violated, 
         feats = steps.features(x)                                           # frozen conv features
         r = steps.grad(feats, y, cand, margins)       # most-violated poses and the gradient, dropout off
         check_finite(float(r["cost"]), where, ckpt)
-        r["step"], r["trial_costs"] = best_step(lambda s: steps.trial(feats, y, cand, margins, s), grid)
+        r["step"], r["trial_costs"] = steps.line_search(feats, y, cand, margins, grid)
         u = steps.update(feats, y, cand, margins, mask, r["step"])          # dropout on, the chosen step
         check_finite(float(u["cost"]), where, ckpt)
     ws.add(cand_idx[r["violated"]])                                             # the working set

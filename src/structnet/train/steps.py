@@ -15,20 +15,26 @@ from pytensor.graph.replace import graph_replace
 
 from structnet.model.backend import compile_fn, resolve_mode
 from structnet.model.fncache import cached_function
+from structnet.train.linesearch import best_step
 from structnet.model.cost import build_maxmargin_cost
-from structnet.model.network import (image_input, build_conv_features, build_image_head, build_pose_embedding,
-                                     no_dropout)
+from structnet.model.network import (POOL2_WIDTH, POOL3_WIDTH, image_input, pose_input, mask_input, build_conv_features,
+                                     build_image_head, build_pose_embedding, no_dropout)
 
 OUTPUTS = ("cost", "hinge", "aux", "reg", "violated")
+#: the layers whose inputs stay fixed during a line search (frozen conv features), so that
+#: x @ (W - s g) = x @ W - s (x @ g) is two products per batch, not one per step
+LINEAR = (("h1", 0), ("h2", 1))
 
 
 def _inputs(from_features):
+    """Symbolic inputs; widths static, so that no gradient needs a SpecifyShape to recover
+    its parameter's shape (Dot's pullback adds one; each costs ~1 s of cold Numba compile)."""
     if from_features:
-        x = [pt.matrix("pool2", dtype="float32"), pt.matrix("pool3", dtype="float32")]
+        x = [pt.matrix("pool2", dtype="float32", shape=(None, POOL2_WIDTH)),
+             pt.matrix("pool3", dtype="float32", shape=(None, POOL3_WIDTH))]
     else:
         x = [image_input()]
-    return x, pt.matrix("y", dtype="float32"), pt.matrix("cand", dtype="float32"), \
-        pt.matrix("margins", dtype="float32")
+    return x, pose_input("y"), pose_input("cand"), pt.matrix("margins", dtype="float32")
 
 
 def _cost(net, xs, y, cand, margins, mask):
@@ -97,7 +103,7 @@ class StepFunctions:
             conv = build_conv_features(p, img)
             fn = compile_fn([img], [conv["pool2_flat"], conv["pool3_flat"]], mode=mode)
         elif key == "grad":        # cost and gradient under a dropout mask (ones: dropout off) into shared buffers
-            mask = pt.matrix("mask", dtype="float32")
+            mask = mask_input()
             out = _cost(net, xs, y, cand, margins, mask)
             grads = pytensor.grad(out["cost"], params)
             self._gbuf()
@@ -111,6 +117,17 @@ class StepFunctions:
             upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
                    for n, v, g in zip(self.names, params, self.gbuf)]
             fn = compile_fn([s], [], mode=mode, updates=upd)
+        elif key == "trial_prep":  # per batch: what the line search's costs share (_linear_trial)
+            self._gbuf()
+            g = dict(zip(self.names, self.gbuf))
+            outs, norms = [], []
+            for layer, i in LINEAR:
+                W, gW = p[f"{layer}/W"], g[f"{layer}/W"]
+                outs += [pt.dot(xs[i], W), pt.dot(xs[i], gW)]
+                norms += [(a * b).sum(acc_dtype="float64", dtype="float64") for a, b in ((W, W), (W, gW), (gW, gW))]
+            fn = compile_fn(xs, outs + [pt.stack(norms)], mode=mode)
+        elif key == "trial" and self._linear_trial():
+            fn = self._compile_linear_trial()
         elif key == "trial":       # dropout off: cost at theta - s * eps * g (line search)
             self._gbuf()
             s = pt.scalar("step", dtype="float32")
@@ -128,7 +145,7 @@ class StepFunctions:
                 head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
             fn = compile_fn(xs, [head["h4"], head["g7"]], mode=mode)
         elif key == "forward":     # scores of a batch against candidates, dropout off
-            img, cand_ = image_input(), pt.matrix("cand", dtype="float32")
+            img, cand_ = image_input(), pose_input("cand")
             conv = build_conv_features(p, img)
             head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
             fj = build_pose_embedding(p, cand_, net.config.pose_embedding)
@@ -136,6 +153,39 @@ class StepFunctions:
         else:
             raise KeyError(key)
         return fn
+
+    def _linear_trial(self):
+        """The line search's costs from ``trial_prep``: frozen features, h1 and h2 trained."""
+        return self.from_features and all(f"{layer}/W" in self.names for layer, _ in LINEAR)
+
+    def _compile_linear_trial(self):
+        """Cost at theta - s * eps * g, dropout off (the line search, Sec. 5.3), with h1's
+        and h2's products and squared norms expanded in s: pool @ (W - s e g) = A - s e G and
+        ||W - s e g||^2 = |W|^2 - 2 s e <W, g> + (s e)^2 |g|^2, from ``trial_prep``'s
+        A, G and norms (float64). Equal to the direct cost up to float32 rounding (tested);
+        the 16 M weights of h1 and h2 are neither moved nor read again per step."""
+        net, p, mode = self.net, self.net.params, self.net.config.mode
+        self._gbuf()
+        _, y, cand, margins = _inputs(True)
+        s = pt.scalar("step", dtype="float32")
+        prods, pre, extra = [], {}, []
+        norms = pt.vector("norms", dtype="float64")
+        for k, (layer, _) in enumerate(LINEAR):
+            width = p[f"{layer}/W"].type.shape[1]
+            A, G = (pt.matrix(f"{layer}_{t}", dtype="float32", shape=(None, width)) for t in ("xW", "xg"))
+            se = s * np.float32(self.eps[f"{layer}/W"])
+            prods += [A, G]
+            pre[layer] = A - se * G
+            se64 = pt.cast(se, "float64")
+            extra.append(norms[3 * k] - 2 * se64 * norms[3 * k + 1] + se64 ** 2 * norms[3 * k + 2])
+        linear_w = {f"{layer}/W" for layer, _ in LINEAR}
+        out = build_maxmargin_cost(p, net.config, None, None, y, cand, margins, None,
+                                   [p[n] for n in net.fc_weight_names() if n not in linear_w], pre=pre,
+                                   reg_extra=sum(extra))
+        moved = {p[n]: p[n] - (s * np.float32(self.eps[n])) * g
+                 for n, g in zip(self.names, self.gbuf) if n not in linear_w}
+        cost = graph_replace(out["cost"], moved, strict=False)
+        return compile_fn(prods + [norms, y, cand, margins, s], cost, mode=mode)
 
     def _compile_batch(self, n_steps):
         """Images (frozen convolutions) -> the gradient with dropout off, the cost at every
@@ -147,7 +197,7 @@ class StepFunctions:
         conv = build_conv_features(p, img)
         xs = [conv["pool2_flat"], conv["pool3_flat"]]
         _, y, cand, margins = _inputs(True)
-        mask, grid = pt.matrix("mask", dtype="float32"), pt.vector("grid", dtype="float32")
+        mask, grid = mask_input(), pt.vector("grid", dtype="float32")
         params = [p[n] for n in self.names]
         out = _cost(net, xs, y, cand, margins, None)
         grads = pytensor.grad(out["cost"], params)
@@ -175,9 +225,9 @@ class StepFunctions:
         out.update(trial_costs=[float(c) for c in trials], step=float(grid[int(best)]), update_cost=float(ucost))
         return out
 
-    def compile_all(self, keys=("features", "grad", "apply", "trial")):
+    def compile_all(self, keys=("features", "grad", "apply", "trial_prep", "trial")):
         for k in keys:
-            if k == "features" and not self.from_features:
+            if (k == "features" and not self.from_features) or (k == "trial_prep" and not self._linear_trial()):
                 continue
             self._get(k)
 
@@ -201,7 +251,20 @@ class StepFunctions:
         return dict(zip(OUTPUTS, r))
 
     def trial(self, xs, y, cand, margins, step):
-        return float(self._get("trial")(*xs, y, cand, margins, np.float32(step)))
+        """Cost at theta - step * eps * g (g the last ``grad``), dropout off. For many steps
+        on one batch use ``line_search`` (its per-batch part once)."""
+        return self.line_search(xs, y, cand, margins, [step])[1][0]
+
+    def line_search(self, xs, y, cand, margins, grid):
+        """(best step, cost at each step of ``grid``) for the last ``grad`` (Sec. 5.3;
+        ``structnet.train.linesearch.best_step``)."""
+        trial = self._get("trial")
+        if self._linear_trial():
+            *prods, norms = self._get("trial_prep")(*xs)
+            args = prods + [norms]
+        else:
+            args = list(xs)
+        return best_step(lambda s: float(trial(*args, y, cand, margins, np.float32(s))), grid)
 
     def embed(self, xs):
         """(f_I (B,E), f_P (B,51)) from conv features (frozen convolutions) or images."""

@@ -1,0 +1,58 @@
+"""structnet.train.steps: the line search's costs against the cost at moved parameters."""
+import numpy as np
+import pytest
+
+from structnet import StructNet, paper
+from structnet.geometry.poses import mpjpe_matrix
+from structnet.train.linesearch import best_step
+from structnet.train.steps import StepFunctions
+
+
+@pytest.fixture(scope="module")
+def batch():
+    # weight decay and step factors large enough that every term of the expanded norms
+    # ||W - s e g||^2 moves the cost well above float32 rounding
+    net = StructNet(paper().override(["alpha=0.1", "eps_w=1", "eps_b=1"]), seed=3)
+    rng = np.random.default_rng(4)
+    x = rng.random((4, 3, 112, 112), dtype=np.float32)
+    y = (rng.random((4, 51)) * 0.6 - 0.3).astype(np.float32)
+    cand = (rng.random((30, 51)) * 0.6 - 0.3).astype(np.float32)
+    return net, x, y, cand, mpjpe_matrix(y, cand)
+
+
+def test_line_search_costs_equal_the_cost_at_the_moved_parameters(batch):
+    net, x, y, cand, margins = batch
+    eps = net.step_factors(net.trainable_names(False))
+    steps = StepFunctions(net, from_features=True, eps=eps)
+    assert steps._linear_trial()                   # h1 and h2 expanded in the step
+    feats = steps.features(x)
+    steps.grad(feats, y, cand, margins)
+    g = {n: b.get_value() for n, b in zip(steps.names, steps.gbuf)}
+    grid = [1e-7, 1e-3, 1e-2, 1e-1, 1.0]
+    best, costs = steps.line_search(feats, y, cand, margins, grid)
+
+    # the reference: the parameters really moved, the cost of the plain graph (dropout off)
+    ref = StepFunctions(net, from_features=True)
+    before = net.get_values()
+    expected = []
+    for s in grid:
+        net.set_values({**before, **{n: (before[n] - np.float32(s * eps[n]) * g[n]).astype(np.float32)
+                                     for n in steps.names}})
+        expected.append(float(ref.grad(feats, y, cand, margins)["cost"]))
+    net.set_values(before)
+    np.testing.assert_allclose(costs, expected, rtol=2e-5)
+    assert best == best_step(lambda s: expected[grid.index(s)], grid)[0]
+    assert steps.trial(feats, y, cand, margins, 1e-2) == pytest.approx(expected[2], rel=2e-5)
+    assert len(set(np.round(costs, 4))) == len(grid)   # the steps really differ
+    # the parameters themselves are untouched by the search
+    assert all(np.array_equal(v, before[k]) for k, v in net.get_values().items())
+
+
+def test_the_whole_network_searches_with_the_plain_graph(batch):
+    net, x, y, cand, margins = batch
+    steps = StepFunctions(net, from_features=False)
+    assert not steps._linear_trial()
+    steps.grad([x], y, cand, margins)
+    plain = steps.grad([x], y, cand, margins)["cost"]
+    _, costs = steps.line_search([x], y, cand, margins, [0.0])
+    assert costs[0] == pytest.approx(float(plain), rel=1e-5)
