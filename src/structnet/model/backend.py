@@ -11,6 +11,9 @@ from structnet.errors import UserError
 
 MODES = ("NUMBA", "C", "CVM", "JAX")
 ENV_VAR = "STRUCTNET_MODE"
+#: "graph": NUMBA mode with PyTensor's own linker (the whole graph jitted as one function)
+#: instead of ``structnet.model.node_linker`` (one function per node)
+LINKER_VAR = "STRUCTNET_NUMBA_LINKER"
 
 
 def resolve_mode(mode=None):
@@ -32,9 +35,14 @@ def resolve_mode(mode=None):
 def pytensor_mode(name):
     """The PyTensor mode for a resolved name. "C" links every Op that has C code into
     one C module and runs the few that have none (argmax, advanced indexing) in
-    Python ("c|py" linker): PyTensor's strict "c" linker refuses such graphs."""
+    Python ("c|py" linker): PyTensor's strict "c" linker refuses such graphs. "NUMBA":
+    PyTensor's NUMBA rewrites with our per-node linker (``structnet.model.node_linker``;
+    ``$STRUCTNET_NUMBA_LINKER=graph``: PyTensor's ``NumbaLinker``)."""
     if name == "C":
         return pytensor.compile.mode.Mode(linker="c|py", optimizer="fast_run")
+    if name == "NUMBA" and os.environ.get(LINKER_VAR, "node") != "graph":
+        from structnet.model.node_linker import mode
+        return mode()
     return name
 
 

@@ -51,8 +51,9 @@ def key(parts, shared, mode):
     import numba
     import numpy as np
     import pytensor
-    desc = [FORMAT, repr(parts), mode, pytensor.__version__, numba.__version__, np.__version__,
-            sys.version, platform.machine(), _source_hash()]
+    from structnet.model.backend import LINKER_VAR
+    desc = [FORMAT, repr(parts), mode, os.environ.get(LINKER_VAR, ""), pytensor.__version__,
+            numba.__version__, np.__version__, sys.version, platform.machine(), _source_hash()]
     for name, v in sorted(shared.items()):
         val = v.get_value(borrow=True)
         desc.append(f"{name}:{np.shape(val)}:{getattr(val, 'dtype', type(val))}")
