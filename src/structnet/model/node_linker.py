@@ -6,13 +6,14 @@ to compile as the nodes together (LLVM re-optimises and emits every node's code 
 it): 37 of the 82 s of the benchmark's cold compile (2-core EPYC, 2026-11-26), and it is
 compiled anew for every graph. Here the nodes are the unit: each node's function is
 compiled with a CPython entry point, cached on disk by PyTensor's key for its Op (plus
-Numba's own key: argument types), shared by every node with the same key in the process,
+Numba's own key: argument types), shared by every node with that key in the process,
 and called in topological order by a small Python loop that also drops each intermediate
 after its last use. The work per call is the same compiled code; what is added is one
 Python call per node (~2 us; ~150 nodes in a training step of 0.2-1.3 s).
 
 The rewrites are PyTensor's NUMBA mode's (``NumbaLinker.required_rewrites`` etc.).
 """
+import numba
 import pytensor
 from pytensor.compile.mode import Mode
 from pytensor.graph.basic import Constant
@@ -20,38 +21,74 @@ from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.basic import JITLinker
 from pytensor.link.numba.linker import NumbaLinker
 
-#: compiled node functions of this process, by (PyTensor's cache key for the Op); nodes
-#: whose Op has no key get a function of their own
+#: compiled node functions of this process, by (PyTensor's cache key for the Op, input
+#: dtypes and ranks); nodes whose Op has no key get a function of their own
 _SHARED = {}
 
 
-def _node_function(op, node, storage_map):
-    from pytensor.link.numba.cache import compile_numba_function_src
-    from pytensor.link.numba.dispatch.basic import numba_funcify, numba_funcify_and_cache_key, numba_njit
+def _node_function(op, node):
+    """A Numba dispatcher with a CPython entry point computing ``node``'s outputs from its
+    inputs (a tuple for several outputs)."""
+    from pytensor.link.numba.dispatch.basic import numba_funcify, numba_funcify_and_cache_key
 
     config = pytensor.config
     if config.numba__cache:
-        jitable, key = numba_funcify_and_cache_key(op, node=node, storage_map=None)
+        jitable, key = numba_funcify_and_cache_key(op, node=node)
     else:
-        jitable, key = numba_funcify(op, node=node, storage_map=None), None
-    if key is not None:
-        key = f"{key}_fastmath{int(config.numba__fastmath)}_entry"
-        # PyTensor's key leaves the argument types to Numba; the function made for one node
-        # is shared only with nodes whose inputs have the same number, dtypes and ranks
-        share = (key, tuple((getattr(v.type, "dtype", None), getattr(v.type, "ndim", None)) for v in node.inputs))
-        if share in _SHARED:
-            return _SHARED[share]
+        jitable, key = numba_funcify(op, node=node), None
+    if key is None:
+        return _entry(jitable, None)
+    key = f"{key}_fastmath{int(config.numba__fastmath)}"
+    # PyTensor's key leaves the argument types to Numba; the function made for one node is
+    # shared only with nodes whose inputs have the same number, dtypes and ranks
+    share = (key, tuple((getattr(v.type, "dtype", None), getattr(v.type, "ndim", None)) for v in node.inputs))
+    if share not in _SHARED:
+        _SHARED[share] = _entry(jitable, key)
+    return _SHARED[share]
+
+
+def _plain(v):
+    return v is None or isinstance(v, (bool, int, float, str, slice)) or \
+        (isinstance(v, tuple) and all(_plain(x) for x in v))
+
+
+def _stable(py):
+    """Whether Numba would find ``py``'s cache entry again in another process: every
+    variable it closes over a plain value (the index key hashes the pickled closure, and a
+    closed-over dispatcher, Argmax's, pickles differently in every process), its source
+    not a temporary file (the file's name is part of the entry's: SpecifyShape's)."""
+    import os
+    import tempfile
+    name = py.__code__.co_filename
+    if not name.startswith("<") and (not os.path.isfile(name) or name.startswith(tempfile.gettempdir())):
+        return False
+    return all(_plain(c.cell_contents) for c in (py.__closure__ or ()))
+
+
+def _entry(jitable, key):
+    """``jitable`` (a Numba dispatcher without an entry point, or a function Numba
+    overloads) made callable from Python, cached on disk under ``key`` unless it is None."""
+    from numba.core.registry import CPUDispatcher
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+    from pytensor.link.numba.dispatch.basic import numba_njit
+
+    if key is not None and type(jitable) is CPUDispatcher and jitable.py_func.__module__ is not None \
+            and _stable(jitable.py_func):
+        # the node's own function compiled again with an entry point, its options kept: no
+        # wrapper that links, re-optimises and re-emits the node's code a second time
+        # (cold compile of make bench's graphs 51 s -> 44 s)
+        py = jitable.py_func
+        CACHED_SRC_FUNCTIONS[py] = f"{key}_direct"
+        opts = {k: v for k, v in jitable.targetoptions.items() if k not in ("no_cpython_wrapper", "cache", "nopython")}
+        return numba.njit(cache=True, **opts)(py)
     name = getattr(jitable, "__name__", "node")
-    src = f"def {name}(*args): return jitable_func(*args)"
     # a module name: without one Numba keeps the function's globals in its descriptor and
-    # pickles them into the cache entry (the node's closure reaches the whole graph, shared
-    # values included: 88 MB per entry)
-    fn = compile_numba_function_src(src=src, function_name=name, cache_key=key,
+    # pickles them into the cache entry (the node's closure reaches the whole graph, the
+    # shared values included: 88 MB an entry in a training step)
+    fn = compile_numba_function_src(src=f"def {name}(*args): return jitable_func(*args)", function_name=name,
+                                    cache_key=None if key is None else f"{key}_entry",
                                     global_env={"jitable_func": jitable, "__name__": __name__})
-    fn = numba_njit(fn, final_function=True, cache=key is not None)
-    if key is not None:
-        _SHARED[share] = fn
-    return fn
+    return numba_njit(fn, final_function=True, cache=key is not None)
 
 
 class NodeNumbaLinker(JITLinker):
@@ -75,7 +112,7 @@ class NodeNumbaLinker(JITLinker):
                     consts.append((slot[v], numba_typify(v.data, dtype=getattr(v.type, "dtype", None))))
             for v in node.outputs:
                 slot[v] = len(slot)
-            steps.append((_node_function(node.op, node, storage_map), [slot[v] for v in node.inputs],
+            steps.append((_node_function(node.op, node), [slot[v] for v in node.inputs],
                           [slot[v] for v in node.outputs]))
         outs = [slot[v] for v in fgraph.outputs]
         # the last step that reads each slot; graph outputs are kept
