@@ -8,8 +8,8 @@ compiled anew for every graph. Here the nodes are the unit: each node's function
 compiled with a CPython entry point, cached on disk by PyTensor's key for its Op (plus
 Numba's own key: argument types), shared by every node with that key in the process,
 and called in topological order by a small Python loop that also drops each intermediate
-after its last use. The work per call is the same compiled code; what is added is one
-Python call per node (~2 us; ~150 nodes in a training step of 0.2-1.3 s).
+after its last use. The work per call is the same compiled code plus one Python call per
+node; the bench's steps came out as fast or faster (``legacy_notes/deviations.md`` 6).
 
 The rewrites are PyTensor's NUMBA mode's (``NumbaLinker.required_rewrites`` etc.).
 """
@@ -120,10 +120,10 @@ class NodeNumbaLinker(JITLinker):
         for k, (_, ins, _) in enumerate(steps):
             for i in ins:
                 last[i] = k
-        keep = set(outs) | set(range(len(fgraph.inputs)))
+        keep = set(outs) | set(range(len(fgraph.inputs))) | {i for i, _ in consts}
         frees = [[] for _ in steps]
         for i, k in last.items():
-            if i not in keep and i not in {c for c, _ in consts}:
+            if i not in keep:
                 frees[k].append(i)
         program = [(fn, ins, o[0] if len(o) == 1 else o, fr) for (fn, ins, o), fr in zip(steps, frees)]
         n, n_in = len(slot), len(fgraph.inputs)
