@@ -32,6 +32,11 @@ def resolve_mode(mode=None):
     return name
 
 
+def numba_linker():
+    """NUMBA mode's linker: "node" (ours, the default) or "graph" ($STRUCTNET_NUMBA_LINKER)."""
+    return "graph" if os.environ.get(LINKER_VAR) == "graph" else "node"
+
+
 def pytensor_mode(name):
     """The PyTensor mode for a resolved name. "C" links every Op that has C code into
     one C module and runs the few that have none (argmax, advanced indexing) in
@@ -40,7 +45,7 @@ def pytensor_mode(name):
     ``$STRUCTNET_NUMBA_LINKER=graph``: PyTensor's ``NumbaLinker``)."""
     if name == "C":
         return pytensor.compile.mode.Mode(linker="c|py", optimizer="fast_run")
-    if name == "NUMBA" and os.environ.get(LINKER_VAR, "node") != "graph":
+    if name == "NUMBA" and numba_linker() == "node":
         from structnet.model.node_linker import mode
         return mode()
     return name

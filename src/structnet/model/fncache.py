@@ -51,8 +51,8 @@ def key(parts, shared, mode):
     import numba
     import numpy as np
     import pytensor
-    from structnet.model.backend import LINKER_VAR
-    desc = [FORMAT, repr(parts), mode, os.environ.get(LINKER_VAR, ""), pytensor.__version__,
+    from structnet.model.backend import numba_linker
+    desc = [FORMAT, repr(parts), mode, numba_linker(), pytensor.__version__,
             numba.__version__, np.__version__, sys.version, platform.machine(), _source_hash()]
     for name, v in sorted(shared.items()):
         val = v.get_value(borrow=True)

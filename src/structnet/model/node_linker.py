@@ -13,6 +13,9 @@ node; the bench's steps came out as fast or faster (``legacy_notes/deviations.md
 
 The rewrites are PyTensor's NUMBA mode's (``NumbaLinker.required_rewrites`` etc.).
 """
+import os
+import tempfile
+
 import numba
 import pytensor
 from pytensor.compile.mode import Mode
@@ -57,8 +60,6 @@ def _stable(py):
     variable it closes over a plain value (the index key hashes the pickled closure, and a
     closed-over dispatcher, Argmax's, pickles differently in every process), its source
     not a temporary file (the file's name is part of the entry's: SpecifyShape's)."""
-    import os
-    import tempfile
     name = py.__code__.co_filename
     if not name.startswith("<") and (not os.path.isfile(name) or name.startswith(tempfile.gettempdir())):
         return False

@@ -15,10 +15,10 @@ from pytensor.graph.replace import graph_replace
 
 from structnet.model.backend import compile_fn, resolve_mode
 from structnet.model.fncache import cached_function
-from structnet.train.linesearch import best_step
 from structnet.model.cost import build_maxmargin_cost
 from structnet.model.network import (POOL2_WIDTH, POOL3_WIDTH, image_input, pose_input, mask_input, build_conv_features,
                                      build_image_head, build_pose_embedding, no_dropout)
+from structnet.train.linesearch import best_step
 
 OUTPUTS = ("cost", "hinge", "aux", "reg", "violated")
 #: the layers whose inputs stay fixed during a line search (frozen conv features), so that
@@ -27,8 +27,9 @@ LINEAR = (("h1", 0), ("h2", 1))
 
 
 def _inputs(from_features):
-    """Symbolic inputs; widths static, so that no gradient needs a SpecifyShape to recover
-    its parameter's shape (Dot's pullback adds one; each costs ~1 s of cold Numba compile)."""
+    """Symbolic inputs, widths static: no gradient then needs a SpecifyShape to recover its
+    parameter's shape (Dot's pullback adds one). Four nodes fewer in the frozen gradient;
+    its cold compile hardly moved (34.3 -> 33.8 s)."""
     if from_features:
         x = [pt.matrix("pool2", dtype="float32", shape=(None, POOL2_WIDTH)),
              pt.matrix("pool3", dtype="float32", shape=(None, POOL3_WIDTH))]
