@@ -11,18 +11,26 @@ and called in topological order by a small Python loop that also drops each inte
 after its last use. The work per call is the same compiled code plus one Python call per
 node; the bench's steps came out as fast or faster (``legacy_notes/deviations.md`` 6).
 
+Nodes whose work NumPy does in one call as fast as compiled code (views and shapes,
+indexing, checks, one ufunc, one ufunc reduction; ``_numpy_function``) are not compiled
+at all: the Numba compile of those nodes was 22 of the remaining 47 s of that cold compile
+(Sum's generated reducers 7.3 s, SpecifyShape, Split and Argmax ~2 s each, DimShuffle 1.8 s).
+Compiled are the fused elementwise kernels, matrix products and our convolution Ops.
+
 The rewrites are PyTensor's NUMBA mode's (``NumbaLinker.required_rewrites`` etc.).
 """
 import os
 import tempfile
 
 import numba
+import numpy as np
 import pytensor
 from pytensor.compile.mode import Mode
 from pytensor.graph.basic import Constant
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.basic import JITLinker
 from pytensor.link.numba.linker import NumbaLinker
+from pytensor.tensor.elemwise import CAReduce
 
 #: compiled node functions of this process, by (PyTensor's cache key for the Op, input
 #: dtypes and ranks); nodes whose Op has no key get a function of their own
@@ -92,11 +100,108 @@ def _entry(jitable, key):
     return numba_njit(fn, final_function=True, cache=key is not None)
 
 
+#: Ops run by their NumPy ``perform``: views, shapes, indexing, checks and one-call NumPy
+#: functions, where compiled code does the same work no faster but costs a Numba compile
+#: (0.1-2 s a node function, once per machine)
+_PERFORM_OPS = ("DimShuffle", "Reshape", "SpecifyShape", "Shape", "Shape_i", "MakeVector", "ScalarFromTensor",
+                "TensorFromScalar", "Assert", "CheckAndRaise", "ARange", "Split", "Join", "Subtensor",
+                "AdvancedSubtensor", "AdvancedSubtensor1", "Argmax")
+#: reductions by their NumPy ufunc's ``reduce``, by the Op's scalar op
+_REDUCE_UFUNCS = {"Add": np.add, "Mul": np.multiply, "Maximum": np.maximum, "Minimum": np.minimum,
+                  "AND": np.logical_and, "OR": np.logical_or}
+
+
+#: block length of ``_sum_f32_f64``
+_BLOCK = 4096
+
+
+def _sum_f32_f64(x):
+    """Sum of a float32 array for a float32 result that PyTensor accumulates in float64:
+    NumPy's pairwise float32 sum of each block of 4,096, the block sums added in float64.
+    NumPy's float64-accumulating reduce casts through a buffer and is 3.6x slower (9.4 M
+    weights: 5.3 against 1.5 ms). Each block sum is rounded to float32, so the result
+    agrees with float64 accumulation to float32 precision (~1e-7 relative for one block,
+    ~1e-9 for the 2,304 blocks of h1's weights), which is what the float32 result keeps.
+    Sums with a float64 result (the line search's norms) are not done this way."""
+    x = x.reshape(-1)
+    n = x.size - x.size % _BLOCK
+    total = np.add.reduce(x[:n].reshape(-1, _BLOCK), axis=1, dtype=np.float32).sum(dtype=np.float64)
+    return np.asarray(total + np.add.reduce(x[n:], dtype=np.float64))
+
+
+def _perform_function(node):
+    """``node``'s Op's ``perform`` as a function of the inputs (a tuple for several outputs)."""
+    perform, outs = node.op.perform, [[None] for _ in node.outputs]
+    if len(outs) == 1:
+        (o,) = outs
+
+        def run_one(*ins):
+            perform(node, list(ins), outs)
+            r, o[0] = o[0], None
+            return r
+        return run_one
+
+    def run_many(*ins):
+        perform(node, list(ins), outs)
+        r = tuple(s[0] for s in outs)
+        for s in outs:
+            s[0] = None
+        return r
+    return run_many
+
+
+def _numpy_function(node):
+    """A NumPy function computing ``node``'s output for the nodes where NumPy does the
+    same work as a compiled node function (views and shapes, indexing, one ufunc call, one
+    ufunc reduction); None for the others (fused elementwise code, our Ops, BLAS)."""
+    op = node.op
+    name = type(op).__name__
+    if name in _PERFORM_OPS:
+        return _perform_function(node)
+    if len(node.outputs) != 1:
+        return None
+    out_dtype = node.outputs[0].type.dtype
+    in_dtypes = {getattr(v.type, "dtype", None) for v in node.inputs}
+    if name == "Elemwise":
+        spec = getattr(op.scalar_op, "nfunc_spec", None)
+        ufunc = getattr(np, spec[0], None) if spec else None
+        if not isinstance(ufunc, np.ufunc) or spec[1:] != (len(node.inputs), 1) or len(in_dtypes) != 1:
+            return None
+        dest = op.inplace_pattern.get(0)
+
+        def elemwise(*ins):
+            if dest is not None:
+                d = ins[dest]
+                if d.dtype == out_dtype and d.flags.writeable and d.ndim and d.shape == np.broadcast_shapes(
+                        *[x.shape for x in ins]):
+                    return ufunc(*ins, out=d)
+            return np.asarray(ufunc(*ins), dtype=out_dtype)
+        return elemwise
+    if isinstance(op, CAReduce) and type(op.scalar_op).__name__ in _REDUCE_UFUNCS:
+        ufunc = _REDUCE_UFUNCS[type(op.scalar_op).__name__]
+        acc, axis = getattr(op, "acc_dtype", None) or out_dtype, op.axis
+        whole = axis is None or len(axis) == node.inputs[0].type.ndim
+        if ufunc is np.add and whole and in_dtypes == {"float32"} and acc == "float64" and out_dtype == "float32":
+            def sum_all(x):
+                return np.asarray(_sum_f32_f64(x), dtype=out_dtype)
+            return sum_all
+
+        def reduce(x):
+            return np.asarray(ufunc.reduce(x, axis=axis, dtype=acc), dtype=out_dtype)
+        return reduce
+    return None
+
+
 class NodeNumbaLinker(JITLinker):
     """``NumbaLinker``'s rewrites, a Python loop over per-node Numba functions."""
 
     required_rewrites = NumbaLinker.required_rewrites
     incompatible_rewrites = NumbaLinker.incompatible_rewrites
+
+    def __init__(self, numpy_nodes=True, **kwargs):
+        super().__init__(**kwargs)
+        #: run views, indexing, single ufuncs and reductions with NumPy (``_numpy_function``)
+        self.numpy_nodes = numpy_nodes
 
     def fgraph_convert(self, fgraph, order, input_storage, output_storage, storage_map, **kwargs):
         from pytensor.link.numba.dispatch.basic import numba_typify
@@ -113,7 +218,8 @@ class NodeNumbaLinker(JITLinker):
                     consts.append((slot[v], numba_typify(v.data, dtype=getattr(v.type, "dtype", None))))
             for v in node.outputs:
                 slot[v] = len(slot)
-            steps.append((_node_function(node.op, node), [slot[v] for v in node.inputs],
+            fn = (self.numpy_nodes and _numpy_function(node)) or _node_function(node.op, node)
+            steps.append((fn, [slot[v] for v in node.inputs],
                           [slot[v] for v in node.outputs]))
         outs = [slot[v] for v in fgraph.outputs]
         # the last step that reads each slot; graph outputs are kept
@@ -154,6 +260,6 @@ class NodeNumbaLinker(JITLinker):
         return fn
 
 
-def mode():
+def mode(numpy_nodes=True):
     """The structnet NUMBA mode: PyTensor's NUMBA rewrites, ``NodeNumbaLinker``."""
-    return Mode(NodeNumbaLinker(), RewriteDatabaseQuery(include=["fast_run", "numba"]))
+    return Mode(NodeNumbaLinker(numpy_nodes=numpy_nodes), RewriteDatabaseQuery(include=["fast_run", "numba"]))
