@@ -131,8 +131,10 @@ apf: $(EVAL)/apf.done
 figures: $(EVAL)/results.json figures/samples.png
 	$(SN) figures --run $(RUN)/train --data $(DATA) --eval $(EVAL) --out figures
 
+# ablations are optional (`make ablations`); Table 3 says "not run" without them
 tables: $(EVAL)/results.json
-	$(SN) tables --eval $(EVAL) --ablations $(RUN)/ablations --embedding $(EVAL)/embedding.json \
+	$(SN) tables --eval $(EVAL) $(if $(wildcard $(RUN)/ablations),--ablations $(RUN)/ablations) \
+	  --embedding $(EVAL)/embedding.json \
 	  --out $(RUN)/tables.md --readme README.md
 
 ablations: $(RUN)/pretrain/model.h5

@@ -1,6 +1,6 @@
 import pytest
 
-from structnet.model.backend import resolve_mode
+from structnet.model.backend import describe_mode, resolve_mode
 from structnet.config import paper, quick
 from structnet.errors import UserError
 
@@ -14,6 +14,16 @@ def test_modes(monkeypatch):
     assert resolve_mode("NUMBA") == "NUMBA"
     with pytest.raises(UserError, match="unknown compile mode 'GPU'"):
         resolve_mode("gpu")
+
+
+def test_the_mode_a_run_reports(monkeypatch):
+    monkeypatch.delenv("STRUCTNET_MODE", raising=False)
+    monkeypatch.delenv("STRUCTNET_NUMBA_LINKER", raising=False)
+    assert describe_mode("") == "NUMBA (node linker)"
+    monkeypatch.setenv("STRUCTNET_NUMBA_LINKER", "graph")
+    assert describe_mode("numba") == "NUMBA (graph linker)"
+    monkeypatch.setenv("STRUCTNET_MODE", "cvm")
+    assert describe_mode("") == "CVM"
 
 
 def test_one_rule_for_the_mode(monkeypatch):

@@ -37,6 +37,12 @@ def numba_linker():
     return "graph" if os.environ.get(LINKER_VAR) == "graph" else "node"
 
 
+def describe_mode(mode=None):
+    """The compile mode a run used, for its results: "NUMBA (node linker)", "C" ..."""
+    name = resolve_mode(mode)
+    return f"{name} ({numba_linker()} linker)" if name == "NUMBA" else name
+
+
 def pytensor_mode(name):
     """The PyTensor mode for a resolved name. "C" links every Op that has C code into
     one C module and runs the few that have none (argmax, advanced indexing) in

@@ -18,6 +18,7 @@ import numpy as np
 from structnet.data.dataset import Dataset
 from structnet.errors import UserError
 from structnet.io import write_json
+from structnet.model.backend import describe_mode
 from structnet.train.runs import (Log, check_checkpoint, finished_results, load_checkpoint, prepare_run_dir,
                                   read_curve, save_checkpoint)
 
@@ -230,7 +231,7 @@ def run_phase(phase, run_dir, resume, config_dict):
     extra = phase.finish(run_dir)
     log_path = os.path.join(run_dir, "log.jsonl")
     res = {"phase": name, "epochs": epochs, "batches_per_epoch": nb, "seconds": elapsed, "final": last,
-           "images": len(ds), **extra, "curve": read_curve(log_path, name)}
+           "images": len(ds), "compile_mode": describe_mode(cfg.mode), **extra, "curve": read_curve(log_path, name)}
     write_json(os.path.join(run_dir, "results.json"), res)
     log(phase=name, event="done", seconds=elapsed)
     log.close()
