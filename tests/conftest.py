@@ -26,6 +26,18 @@ def tiny_data(tmp_path_factory):
     return d
 
 
+def paper_size_batch(seed, n=4, n_cand=30):
+    """(images (n,3,112,112), poses y (n,51), candidates (n_cand,51), margins (n,n_cand)):
+    random inputs at the paper's sizes, for one step of the network."""
+    import numpy as np
+    from structnet.geometry.poses import mpjpe_matrix
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 3, 112, 112), dtype=np.float32)
+    y = (rng.random((n, 51)) * 0.6 - 0.3).astype(np.float32)
+    cand = (rng.random((n_cand, 51)) * 0.6 - 0.3).astype(np.float32)
+    return x, y, cand, mpjpe_matrix(y, cand)
+
+
 def tiny_config(data_dir, **kw):
     from structnet.config import quick
     over = {"data_dir": str(data_dir), "batch_size": 8, "n_candidates": 30, "k_most_violated": 3,

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from conftest import paper_size_batch
 from pytensor.gradient import verify_grad
 
 from structnet import StructNet, paper
@@ -39,11 +40,7 @@ def test_verify_grad_all_parameters():
 @pytest.fixture(scope="module")
 def setup():
     net = StructNet(paper(), seed=1)
-    rng = np.random.default_rng(2)
-    x = rng.random((4, 3, 112, 112), dtype=np.float32)
-    y = (rng.random((4, 51)) * 0.6 - 0.3).astype(np.float32)
-    cand = (rng.random((30, 51)) * 0.6 - 0.3).astype(np.float32)
-    return net, x, y, cand, mpjpe_matrix(y, cand)
+    return (net, *paper_size_batch(2))
 
 
 def test_max_over_candidates_picks_the_most_violated_pose(setup):

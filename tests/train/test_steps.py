@@ -1,9 +1,9 @@
 """structnet.train.steps: the line search's costs against the cost at moved parameters."""
 import numpy as np
 import pytest
+from conftest import paper_size_batch
 
 from structnet import StructNet, paper
-from structnet.geometry.poses import mpjpe_matrix
 from structnet.train.linesearch import best_step
 from structnet.train.steps import StepFunctions
 
@@ -13,11 +13,7 @@ def batch():
     # weight decay and step factors large enough that every term of the expanded norms
     # ||W - s e g||^2 moves the cost well above float32 rounding
     net = StructNet(paper().override(["alpha=0.1", "eps_w=1", "eps_b=1"]), seed=3)
-    rng = np.random.default_rng(4)
-    x = rng.random((4, 3, 112, 112), dtype=np.float32)
-    y = (rng.random((4, 51)) * 0.6 - 0.3).astype(np.float32)
-    cand = (rng.random((30, 51)) * 0.6 - 0.3).astype(np.float32)
-    return net, x, y, cand, mpjpe_matrix(y, cand)
+    return (net, *paper_size_batch(4))
 
 
 def test_line_search_costs_equal_the_cost_at_the_moved_parameters(batch):
