@@ -82,7 +82,12 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 BENCH_MODES ?= NUMBA,CVM,C,JAX
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(SN) bench --modes $(BENCH_MODES) --out bench/results/network.json --readme README.md
 
 bench-h36m: $(STAMP)

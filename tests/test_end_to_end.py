@@ -6,7 +6,7 @@ import sys
 
 
 def _run(*args, cwd, mode=None):
-    env = dict(os.environ, STRUCTNET_PROGRESS="0")
+    env = dict(os.environ, STRUCTNET_PROGRESS="0", STRUCTNET_FEED_WORKERS="1")
     env.pop("STRUCTNET_MODE", None)
     if mode:
         env["STRUCTNET_MODE"] = mode
@@ -46,6 +46,10 @@ def test_tiny_pipeline(tmp_path):
     for phase, names in (("pretrain", {"DconvMP-HML"}), ("train", {"StructNet-Max", "StructNet-Avg(20)", "StructNet-Pred"})):
         phase_res = json.load(open(os.path.join(run, phase, "results.json")))
         assert phase_res["compile_mode"].split()[0] in ("NUMBA", "C", "CVM", "JAX")
+        # the feed: every batch's wait and step in the log, the phase's share of waiting in the results
+        recs = [json.loads(x) for x in open(os.path.join(run, phase, "log.jsonl")) if '"wait_s"' in x]
+        assert len(recs) == 3 and all(r["wait_s"] >= 0 and r["step_s"] > 0 for r in recs)
+        assert phase_res["feed_workers"] == 1 and 0 <= phase_res["feed_wait_fraction"] <= 1
         curve = phase_res["curve"]
         assert [p["step"] for p in curve] == [0, 2] and set(curve[-1]["mpjpe"]) == names
         assert all(0 < v < 5000 for p in curve for v in p["mpjpe"].values())
@@ -56,8 +60,9 @@ def test_tiny_pipeline(tmp_path):
 
 
 def test_tiny_pipeline_jax(tmp_path):
-    """Every command in JAX mode (CPU JAX) by STRUCTNET_MODE alone: the fused Algorithm-1
-    batch, and the JAX-trained model scores the same under NUMBA."""
+    """The gpu preset's run, every command in JAX mode (CPU JAX) by STRUCTNET_MODE alone, at
+    tiny size: the fused Algorithm-1 batch, two feed workers, and the JAX-trained model
+    scores the same under NUMBA."""
     import pytest
     pytest.importorskip("jax")
     d, run = str(tmp_path / "data"), str(tmp_path / "run")
@@ -65,7 +70,10 @@ def test_tiny_pipeline_jax(tmp_path):
              f"data_dir={d}", "epochs=1", "pretrain_epochs=1", "curve_every=0", "pretrain_curve_every=0"]
     _run("data", "--preset", "tiny", "--out", d, "--workers", "2", cwd=tmp_path)
     for cmd in ("pretrain", "train"):
-        _run(cmd, "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path, mode="JAX")
+        _run(cmd, "--preset", "gpu", "--run", run, "--feed-workers", "2", "--set", *small, cwd=tmp_path, mode="JAX")
+    for phase in ("pretrain", "train"):
+        res = json.load(open(os.path.join(run, phase, "results.json")))
+        assert res["compile_mode"] == "JAX" and res["feed_workers"] == 2 and 0 <= res["feed_wait_fraction"] <= 1
     ev, ev_numba = os.path.join(run, "eval"), os.path.join(run, "eval-numba")
     for out, mode in ((ev, "JAX"), (ev_numba, "NUMBA")):
         _run("eval", "--run", os.path.join(run, "train"), "--data", d, "--out", out,

@@ -9,8 +9,23 @@ import os
 # the user set is kept.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from structnet.config import Config, paper, quick
-from structnet.model.network import StructNet
-
 __version__ = "0.1.0"
 __all__ = ["Config", "StructNet", "paper", "quick", "__version__"]
+
+#: the package's names, imported on first use: ``import structnet`` (and a data worker's
+#: ``import structnet.data``) loads neither PyTensor nor Numba and runs no compiler
+_LAZY = {"Config": "structnet.config", "paper": "structnet.config", "quick": "structnet.config",
+         "StructNet": "structnet.model.network"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'structnet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

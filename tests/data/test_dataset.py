@@ -82,3 +82,67 @@ def test_one_line_errors(tmp_path):
     with pytest.raises(UserError, match="'poses' is float32"):
         Dataset(r)
     assert set(FIELDS) >= {"images", "poses", "joints2d", "box"}
+
+
+def _relayout(src, dst, **create):
+    """A copy of dataset file ``src`` whose images are stored with ``create`` (h5py's
+    create_dataset options: chunks, compression, or neither: contiguous)."""
+    with h5py.File(src) as f, h5py.File(dst, "w") as g:
+        for k, v in f.attrs.items():
+            g.attrs[k] = v
+        for name in f:
+            if name != "images":
+                f.copy(name, g)
+        g.create_dataset("images", data=f["images"][()], **create)
+    return dst
+
+
+@pytest.mark.parametrize("create", [{}, {"chunks": (4, 128, 128, 3), "compression": "gzip"},
+                                    {"chunks": (1, 128, 128, 3), "compression": "lzf"},
+                                    {"chunks": (3, 64, 128, 3)}],
+                         ids=["contiguous", "chunks-of-4-gzip", "one-image-lzf", "half-images"])
+def test_images_read_at_chunk_speed_are_the_bytes_of_a_plain_read(tmp_path, create):
+    """Every layout a writer may choose gives the bytes of h5py's own selection, in any
+    order and with repeats; ours (chunks of one image, no filters) by raw chunk reads."""
+    p = _write(tmp_path / "d.h5", n=13)
+    idx = [12, 0, 5, 5, 11, 3, 4, 7]
+    with h5py.File(p) as f:
+        truth = f["images"][()][idx]
+    d = Dataset(p)
+    np.testing.assert_array_equal(d.read_images(idx), truth)
+    q = _relayout(p, tmp_path / "q.h5", **create)
+    e = Dataset(q)
+    np.testing.assert_array_equal(e.read_images(idx), truth)
+    out = np.zeros((len(idx), 128, 128, 3), np.uint8)
+    assert e.read_images(np.array(idx), out=out) is out
+    np.testing.assert_array_equal(out, truth)
+    assert e.read_images([]).shape == (0, 128, 128, 3)
+    with pytest.raises(IndexError, match="outside 0..12"):
+        e.read_images([13])
+
+
+def test_preprocess_is_bit_for_bit_the_authors_loop(tmp_path):
+    """The one-pass kernel gives exactly the per-image loop's values and draws (same seed,
+    same batch as before it)."""
+    d = Dataset(_write(tmp_path / "d.h5", n=6))
+    imgs = d.read_images(np.arange(6))
+
+    def loop(images, rng, pca_std, scale, jitter):
+        x = np.empty((len(images), 3, 112, 112), np.float32)
+        offsets = np.empty((len(images), 2), np.int64)
+        mean = d.rgb_mean.astype(np.float32)
+        for i in range(len(images)):
+            oy, ox = (8, 8) if rng is None else rng.integers(0, jitter + 1, 2)
+            offsets[i] = oy, ox
+            crop = images[i, oy:oy + 112, ox:ox + 112].astype(np.float32) - mean
+            if rng is not None:
+                crop += (d.pca_vectors @ (rng.normal(0, pca_std, 3) * d.pca_values)).astype(np.float32)
+            x[i] = (crop * np.float32(scale)).transpose(2, 0, 1)
+        return x, offsets
+
+    for seed, pca, scale, jitter in ((None, 0.1, 1.0, 8), (3, 0.1, 1 / 64, 8), (4, 0.5, 0.5, 2), (5, 0.0, 1.0, 0)):
+        rng = None if seed is None else np.random.default_rng(seed)
+        want = loop(imgs, None if seed is None else np.random.default_rng(seed), pca, scale, jitter)
+        got = d.preprocess(imgs, rng, pca, True, scale, jitter)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])

@@ -22,6 +22,7 @@ from structnet.model.backend import compile_fn
 from structnet.config import Config, paper
 from structnet.errors import UserError
 from structnet.io import dataset_names, load_params, save_params
+from structnet.model.dropout import CONCAT_WIDTH, dropout_mask, no_dropout  # noqa: F401 (the API's names)
 from structnet.model.layers import ACTIVATIONS, build_conv_pool, build_dense, build_dropout
 
 IMAGE_SIZE = 112
@@ -30,7 +31,6 @@ LEGACY_FORMAT = "structnet-params-1"     # model files before the one format (re
 POSE_DIM = 51                            # 17 joints x 3
 POOL2_WIDTH = 64 * 24 * 24               # pool2 flattened (h1's input)
 POOL3_WIDTH = 64 * 10 * 10               # pool3 flattened (h2's input)
-CONCAT_WIDTH = 256 + 1024                # [h1, h2], the dropout layer's width
 
 # name, in channels, out channels, kernel, activation
 CONV_LAYERS = (("conv1", 3, 32, 9, "relu"), ("conv2", 32, 64, 5, "relu"), ("conv3", 64, 64, 5, "linear"))
@@ -151,16 +151,6 @@ def build_pose_embedding(p, y, variant):
     if variant == "2layer":
         h = build_dense(h, p["h6/W"], p["h6/b"], "relu")
     return h
-
-
-def dropout_mask(rng, n, keep, width=CONCAT_WIDTH):
-    """(n, width) float32 inverted-dropout mask: 1/keep with probability keep, else 0."""
-    return ((rng.random((n, width)) < keep) / keep).astype(np.float32)
-
-
-def no_dropout(n, width=CONCAT_WIDTH):
-    """The mask of the deterministic network: (n, width) ones (x * 1 is x, bit for bit)."""
-    return np.ones((n, width), np.float32)
 
 
 class StructNet:

@@ -5,7 +5,7 @@ Numba and PyTensor caches), warm compile (the same caches again), forward (embed
 and scores), max-margin step with frozen convolutions (conv features once, then the
 FC update), and the full step (convolutions trained). Each measurement runs in a child
 process under the same environment; if ``torch`` is importable, the reference script
-``../shared/bench/torch_step.py`` runs under that environment too and the JSON gets the
+``bench/torch_step.py`` runs under that environment too and the JSON gets the
 ratio ours / PyTorch for each step. Two more sections: the synthetic data pipeline's
 images per second (poses -> pixels -> HDF5, all cores) and inference scoring (chunked
 GEMM + partial sort) against one plain GEMM of the same size. Section ``layers``
@@ -29,6 +29,8 @@ import numpy as np
 MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736",
               "MALLOC_TOP_PAD_": "1073741824"}
 STEPS = ("forward_s", "mm_step_s", "full_step_s", "algo1_batch_s")
+#: the PyTorch reference: the same network and steps (the project's own file)
+TORCH_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "bench", "torch_step.py")
 
 
 def _median_time(fn, reps, warmup):
@@ -42,8 +44,15 @@ def _median_time(fn, reps, warmup):
     return statistics.median(ts)
 
 
+from structnet.report.bench_feed import bench_feed  # noqa: E402
+from structnet.report.bench_h36m import bench_h36m, h36m_table  # noqa: E402
+from structnet.report.bench_jax import needed_gflop, waited, xla_analysis  # noqa: E402
+
+
 def child(mode, batch, candidates, reps, warmup, seed=0):
-    """Time one mode in this process; returns a dict."""
+    """Time one mode in this process; returns a dict. JAX: every call waited for
+    (``waited``), and XLA's cost analysis of each step's compiled function beside the
+    arithmetic Algorithm 1 needs (``needed_gflop``)."""
     from structnet.config import paper
     from structnet.model.network import StructNet, dropout_mask
     from structnet.geometry.poses import mpjpe_matrix
@@ -83,8 +92,12 @@ def child(mode, batch, candidates, reps, warmup, seed=0):
     def algo1_batch():
         return algorithm1_batch(algo, ws, cand, x, y, np.arange(candidates - K), mask, K, grid, "bench")
 
-    out = {"mode": mode, "batch": batch, "candidates": candidates, "algo1_fused": algo.fused}
+    out = {"mode": mode, "batch": batch, "candidates": candidates, "algo1_fused": algo.fused,
+           "waited": mode == "JAX"}
     calls = (("forward_s", forward), ("mm_step_s", mm_step), ("full_step_s", full_step), ("algo1_batch_s", algo1_batch))
+    if mode == "JAX":
+        shared = [net.params, frozen.gbuf, full.gbuf, algo.gbuf]
+        calls = tuple((name, waited(fn, shared)) for name, fn in calls)
     first = {}
     for name, fn in calls:
         t = time.perf_counter()
@@ -94,6 +107,14 @@ def child(mode, batch, candidates, reps, warmup, seed=0):
         out[name] = _median_time(fn, reps, warmup)
     # compile = building + compiling the graphs + the first calls' JIT, less one steady call
     out["compile_s"] = sum(first[k] - out[k] for k in STEPS)
+    if mode == "JAX":
+        fns = {"forward": (frozen._fns["forward"], (x, cand)), "features": (frozen._fns["features"], (x,)),
+               "full_step_grad": (full._fns["grad"], (x, y, cand, margins, mask)),
+               "algo1_batch": (next(f for k, f in algo._fns.items() if k[0] == "batch"), None)}
+        out["xla"] = {name: xla_analysis(f, a) for name, (f, a) in fns.items()}
+        out["xla"]["algo1_batch"]["needed_gflop"] = needed_gflop(cfg, batch, candidates, len(grid))
+        out["xla"]["algo1_batch"]["flops_over_needed"] = (out["xla"]["algo1_batch"]["gflop"]
+                                                          / out["xla"]["algo1_batch"]["needed_gflop"]["total"])
     if mode == "CVM":
         out["full_step_profile"] = profile_full_step(net, x, y, cand, margins, mask)
     out["total_child_s"] = time.perf_counter() - t_import
@@ -128,12 +149,28 @@ def _run_child(args, mode, cache_root, env):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+JAX_SCRIPT = os.path.join(os.path.dirname(TORCH_SCRIPT), "jax_step.py")
+
+
+def _jax_reference(args, env):
+    """bench/jax_step.py: the same network and Algorithm-1 batch written directly in
+    jax.numpy, timed (waited for) and costed by XLA on the same backend as our JAX mode."""
+    cmd = [sys.executable, JAX_SCRIPT, "--reps", str(args.reps), "--warmup", str(args.warmup),
+           "--batch", str(args.batch), "--candidates", str(args.candidates)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def _torch(args, env):
     script = os.path.abspath(args.torch_script)
     try:
         import torch  # noqa: F401
     except ImportError:
-        return {"skipped": "torch is not importable"}
+        print("[bench] PyTorch is not installed: no reference timings (pip install -e '.[bench]', which"
+              " `make bench` does)", file=sys.stderr, flush=True)
+        return {"skipped": "torch is not importable (pip install -e '.[bench]')"}
     if not os.path.exists(script):
         return {"skipped": f"{script} not found"}
     cmd = [sys.executable, script, "--threads", str(os.cpu_count() or 2), "--reps", str(args.reps),
@@ -166,63 +203,6 @@ def bench_scoring(n_images=4800, n_poses=200000, dim=1024, k=1500, reps=3):
             "ratio": ours / gemm}
 
 
-def bench_h36m(frames=500, distinct=10, workers=2, noise=3.0, bitrates=(None, 4_000_000)):
-    """Human3.6M extraction speed and disk use on full-size fixture videos (1000 x 1002 / 1000 x 1000
-    H.264, written like the release's), official layout, ``workers`` processes; extrapolated
-    to a subject's frames.
-
-    ``distinct`` rendered frames are repeated to ``frames`` per video with fresh pixel noise
-    (sigma ``noise`` grey levels); one video per worker. Decoding cost grows with the
-    bitrate, and the release's bitrate is not known here, so two are timed: x264 at constant
-    quality (crf 23, a low bitrate on these clean renders) and 4 Mbit/s.
-    """
-    from structnet.data.dataset import Dataset
-    from structnet.data.h36m import names
-    from structnet.data.synthetic import h36m_fixtures as fixtures
-    from structnet.data.h36m.extract import ExtractConfig, extract
-    # Human3.6M protocol 1: 1,559,752 training samples = every frame x 4 cameras of 5 subjects
-    per_subject = 1559752 / 5
-    out = {"frames_per_video": frames, "videos": workers, "workers": workers,
-           "frames_per_subject_all_cameras": per_subject, "pixel_noise_sigma": noise, "runs": {}}
-    renders = [fixtures.render_frames("S1", "Walking", cam, distinct) for cam in (0, 2, 1, 3)[:workers]]
-    for bitrate in bitrates:
-        name = "crf23" if bitrate is None else f"{bitrate / 1e6:g}Mbps"
-        with tempfile.TemporaryDirectory(prefix="structnet-bench-h36m-") as d:
-            root = os.path.join(d, "root")
-            sizes = []
-            for i, (cam, (poses, imgs, c)) in enumerate(zip((0, 2, 1, 3), renders)):
-                rep = np.arange(frames) % distinct
-                cid = names.CAMERA_IDS[cam]
-                s = os.path.join(root, "S1")
-                fixtures.write_cdf(os.path.join(s, "MyPoseFeatures", "D3_Positions_mono", f"Walking.{cid}.cdf"),
-                                   fixtures.to32(poses[rep].astype(np.float32)))
-                video = os.path.join(s, "Videos", f"Walking.{cid}.mp4")
-                rng = np.random.default_rng(i)
-                noisy = (np.clip(imgs[r] + rng.normal(0, noise, imgs.shape[1:]).astype(np.float32), 0, 255)
-                         .astype(np.uint8) for r in rep)
-                fixtures.write_mp4(video, noisy, crf=23, bitrate=bitrate)
-                sizes.append(os.path.getsize(video))
-                fixtures.write_mask_mat(os.path.join(s, "MySegmentsMat", "ground_truth_bb", f"Walking.{cid}.mat"),
-                                        fixtures.person_boxes(poses, c)[rep], c.res)
-            fixtures.write_metadata(os.path.join(root, "metadata.xml"))
-            for every in (1, 5):
-                o = os.path.join(d, f"out-{every}")
-                t0 = time.perf_counter()
-                extract(ExtractConfig(root=root, every=every, workers=workers), o, splits=("train",), progress=False)
-                dt = time.perf_counter() - t0
-                n = len(Dataset(os.path.join(o, "train.h5")))
-                size = os.path.getsize(os.path.join(o, "train.h5"))
-                decoded = frames * workers
-                key = f"{name}_every{every}"
-                out["runs"][key] = {"video_mbit_per_s": float(np.mean(sizes) * 8 / (frames / 50) / 1e6),
-                                    "seconds": dt, "video_frames_per_s": decoded / dt, "images": n,
-                                    "bytes_per_image": size / n,
-                                    "est_hours_per_subject": per_subject / (decoded / dt) / 3600,
-                                    "est_gb_per_subject": per_subject / every * size / n / 1e9}
-                print(f"[bench] h36m {key}: {json.dumps(out['runs'][key])}", file=sys.stderr, flush=True)
-    return out
-
-
 H36M_BEGIN = "<!-- h36m-bench:begin (generated by make bench-h36m) -->"
 H36M_END = "<!-- h36m-bench:end -->"
 LAYERS_BEGIN = "<!-- layers-bench:begin (generated by make bench) -->"
@@ -240,34 +220,22 @@ def _run_layers_child(args, env):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def h36m_table(res, source):
-    """Markdown table of ``bench_h36m``'s runs, for the README."""
-    lines = [f"| video bitrate | frames kept | extraction, frames/s ({res['workers']} processes) | "
-             "hours per subject | GB per subject |", "|---|---|---|---|---|"]
-    for key, r in res["runs"].items():
-        every = key.rsplit("every", 1)[1]
-        lines.append(f"| {r['video_mbit_per_s']:.2f} Mbit/s | every {every} | {r['video_frames_per_s']:.0f} | "
-                     f"{r['est_hours_per_subject']:.2f} | {r['est_gb_per_subject']:.1f} |")
-    lines.append(f"\nFrom `{source}`: {res['videos']} fixture videos of {res['frames_per_video']} frames "
-                 f"(1000 x 1002 and 1000 x 1000), {res['workers']} worker processes; "
-                 f"{r['bytes_per_image'] / 1024:.0f} KiB per extracted image (uncompressed 128 x 128 RGB + labels).")
-    return "\n".join(lines)
-
-
 def main(argv=None):
     from structnet.cli import Parser
     ap = Parser(prog="structnet bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--sections", default="network,layers,data,scoring",
+    ap.add_argument("--sections", default="network,layers,feed,data,scoring",
                     help="comma-separated: network (the steps per mode), layers (each conv and pool alone, "
-                         "GFLOP/s), data (synthetic pipeline), scoring, h36m (Human3.6M extraction on "
-                         "full-size fixture videos)")
+                         "GFLOP/s), feed (training batches per second, the input pipeline alone), data "
+                         "(synthetic pipeline), scoring, h36m (Human3.6M extraction on full-size fixture videos)")
+    ap.add_argument("--feed-data", help="feed section: a dataset file (default data/synthetic-quick/train.h5)")
     ap.add_argument("--modes", default="NUMBA,CVM,C,JAX",
                     help="comma-separated compile modes (JAX is skipped when jax is missing)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--candidates", type=int, default=2010)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--torch-script", default=os.path.join("..", "shared", "bench", "torch_step.py"))
+    ap.add_argument("--torch-script", default=TORCH_SCRIPT,
+                    help="the PyTorch reference (default: the project's bench/torch_step.py)")
     ap.add_argument("--out", default=os.path.join("bench", "results", "network.json"))
     ap.add_argument("--readme", help="README to update between the markers of the h36m and layers sections run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -277,7 +245,7 @@ def main(argv=None):
         from structnet.report.bench_layers import bench_layers
         print(json.dumps(bench_layers(args.batch, args.reps, args.warmup)))
         return 0
-    known = {"network", "layers", "data", "scoring", "h36m"}
+    known = {"network", "layers", "feed", "data", "scoring", "h36m"}
     chosen = {x.strip() for x in args.sections.split(",") if x.strip()}
     if not chosen or chosen - known:
         from structnet.errors import UserError
@@ -309,6 +277,9 @@ def main(argv=None):
     if "data" in sections:
         print("[bench] data pipeline ...", file=sys.stderr, flush=True)
         result["data"] = bench_data()
+    if "feed" in sections:
+        print("[bench] feed ...", file=sys.stderr, flush=True)
+        result["feed"] = bench_feed(args.feed_data)
     if "scoring" in sections:
         print("[bench] scoring ...", file=sys.stderr, flush=True)
         result["scoring"] = bench_scoring()
@@ -335,9 +306,13 @@ def main(argv=None):
             result["modes"][mode] = {"error": cold.get("error") or warm.get("error")}
             continue
         entry = {"cold_compile_s": cold["compile_s"], "warm_compile_s": warm["compile_s"]}
+        if mode == "JAX":
+            print("[bench] JAX: the plain-JAX reference (bench/jax_step.py) ...", file=sys.stderr, flush=True)
+            entry["jax_reference"] = _jax_reference(args, env)
         entry.update({k: warm[k] for k in STEPS})
-        if "full_step_profile" in warm:
-            entry["full_step_profile"] = warm["full_step_profile"]
+        for extra in ("full_step_profile", "xla", "waited"):
+            if extra in warm:
+                entry[extra] = warm[extra]
         result["modes"][mode] = entry
         print(f"[bench] {mode}: {json.dumps(entry)}", file=sys.stderr, flush=True)
     if modes:
@@ -349,6 +324,10 @@ def main(argv=None):
         for mode, entry in result["modes"].items():
             if all(k in entry for k in STEPS):
                 entry["ratio_vs_torch"] = {k: entry[k] / result["torch"][k] for k in STEPS}
+    if "feed" in result:     # beside the feed: the compiled steps' own rates (batch 128)
+        result["feed"]["step_batches_per_s"] = {
+            mode: {"full_step": 1 / e["full_step_s"], "algo1_batch": 1 / e["algo1_batch_s"]}
+            for mode, e in result["modes"].items() if all(k in e for k in ("full_step_s", "algo1_batch_s"))}
     from structnet.io import write_text
     write_text(args.out, json.dumps(result, indent=2))
     if args.readme and "h36m" in result:

@@ -187,6 +187,12 @@ def run_summary(res):
                          f" of {r.get('batch_size', 128)} in "
                          f"{r['seconds'] / 60:.1f} min ({r['seconds'] / max(n, 1):.2f} s per batch, "
                          f"final cost {r['final'].get('cost', float('nan')):.4f})")
+            if "feed_wait_fraction" in r:
+                w = r["feed_workers"]
+                lines.append(f"  - the feed ({w} worker process{'es' if w != 1 else ''}" if w else "  - the feed (a thread")
+                lines[-1] += (f"): the step waited for its batch {100 * r['feed_wait_fraction']:.1f}% of the time"
+                              f" (`feed_wait_fraction`; {r['feed_wait_s']['total']:.1f} s in all, the longest wait"
+                              f" {r['feed_wait_s']['max']:.2f} s); median step {r['step_s']['median']:.2f} s")
             curve = r.get("curve") or []
             if curve:
                 pts = [curve[0]] + curve[1:][::max(1, len(curve) // 6)][:-1] + curve[-1:]

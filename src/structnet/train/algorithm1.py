@@ -22,22 +22,28 @@ from structnet.errors import UserError
 from structnet.geometry import metrics
 from structnet.geometry import poses as P
 from structnet.io import load_params
-from structnet.model.network import CONV_NAMES, StructNet, dropout_mask
+from structnet.model.network import CONV_NAMES, StructNet
+from structnet.train.batches import TrainBatches
 from structnet.train.linesearch import step_grid
-from structnet.train.loop import Phase, batch_rng, check_finite, held_out, n_batches, open_data, run_phase
+from structnet.train.loop import Phase, check_finite, held_out, n_batches, open_data, run_phase
 from structnet.train.runs import log_records
 from structnet.train.steps import StepFunctions
 from structnet.train.workingset import WorkingSet
 
 
-def algorithm1_batch(steps, ws, poseset, x, y, cand_idx, mask, k_most_violated, grid, where, ckpt=""):
+def algorithm1_batch(steps, ws, poseset, x, y, cand_idx, mask, k_most_violated, grid, where, ckpt="",
+                     margins=None):
     """One batch of Algorithm 1. x (B,3,112,112) images, y (B,51) their poses (network
     units), cand_idx (C,) sampled candidate indices into poseset (N,51), mask (B,1280) the
-    dropout mask of the update. Returns the log record (cost terms, chosen step, trial
-    costs) and the number of image-candidate pairs scored."""
-    cand_idx = np.concatenate([cand_idx, ws.most_frequent(k_most_violated)])     # C + K candidates
+    dropout mask of the update; margins (B,C): Delta(y, poseset[cand_idx]) when the feed
+    computed them (``structnet.train.batches.TrainBatches``). Returns the log record (cost
+    terms, chosen step, trial costs) and the number of image-candidate pairs scored."""
+    top = ws.most_frequent(k_most_violated)
+    if margins is None:
+        margins = P.mpjpe_matrix(y, poseset[cand_idx])
+    cand_idx = np.concatenate([cand_idx, top])                                  # C + K candidates
     cand = poseset[cand_idx]
-    margins = P.mpjpe_matrix(y, cand)                                           # Delta(y_i, y), Eq. 7
+    margins = np.concatenate([margins, P.mpjpe_matrix(y, poseset[top])], axis=1)  # Delta(y_i, y), Eq. 8
     if steps.fused:
         # one compiled call (StepFunctions.batch): frozen conv features; the most-violated
         # pose of each image, argmax over candidates of score + margin (a max-pooling in the
@@ -140,18 +146,12 @@ class TrainPhase(Phase):
                                        eps=self.net.step_factors(self.net.trainable_names(False)))
         return self.steps
 
-    def load(self, item):
-        epoch, b, idx = item
-        rng = batch_rng(self.cfg.seed, "train", epoch, b, 0)
-        x = self.ds.input_for(self.cfg, self.ds.read_images(idx), rng)
-        cand_idx = rng.choice(len(self.poseset), self.C, replace=False)
-        mask = dropout_mask(rng, len(idx), self.cfg.keep_prob)
-        return epoch, b, x, self.poseset[idx], cand_idx, mask
+    def batches(self):
+        return TrainBatches(self.cfg, self.ds.path, self.C)
 
-    def step(self, inputs, step_no, where, ckpt):
-        x, y, cand_idx, mask = inputs
-        return algorithm1_batch(self._steps(), self.ws, self.poseset, x, y, cand_idx, mask,
-                                self.cfg.k_most_violated, self.grid, where, ckpt)
+    def step(self, batch, step_no, where, ckpt):
+        return algorithm1_batch(self._steps(), self.ws, self.poseset, batch["x"], batch["y"], batch["cand_idx"],
+                                batch["mask"], self.cfg.k_most_violated, self.grid, where, ckpt, batch["margins"])
 
     def curve(self):
         if self.held is None:
@@ -178,6 +178,8 @@ class TrainPhase(Phase):
                 "line_search": line_search_stats(os.path.join(run_dir, "log.jsonl"), self.grid)}
 
 
-def run_train(cfg, run_dir, pretrained=None, resume=False):
-    """Algorithm 1 with frozen pre-trained convolutions; writes the run directory."""
-    return run_phase(TrainPhase(cfg, pretrained), run_dir, resume, asdict(cfg) | {"pretrained": pretrained or ""})
+def run_train(cfg, run_dir, pretrained=None, resume=False, feed_workers=0):
+    """Algorithm 1 with frozen pre-trained convolutions; writes the run directory.
+    ``feed_workers``: processes making the batches (``structnet.data.feed``; 0: a thread)."""
+    return run_phase(TrainPhase(cfg, pretrained), run_dir, resume, asdict(cfg) | {"pretrained": pretrained or ""},
+                     feed_workers)

@@ -1,98 +1,37 @@
 """The loop of both training phases (``make pretrain``, ``make train``): run directory,
-resume, batches fetched ahead, log, progress, learning curves, checkpoints, results.
+resume, batches made ahead, log, progress, learning curves, checkpoints, results.
 
 A phase (``structnet.train.pretrain.PretrainPhase``, ``structnet.train.algorithm1.TrainPhase``)
-says what a batch is and what a step does; ``run_phase`` does the rest. Every random
-number of a batch comes from a generator seeded by (seed, phase, epoch, batch), so a run
-resumed from a checkpoint replays exactly what an uninterrupted run does: same crops and
-colour noise, same dropout masks, same candidates, same parameters at the end.
+says what a batch is (its ``structnet.train.batches`` maker) and what a step does;
+``run_phase`` does the rest. The batches of every remaining epoch are made ahead by one
+feed (``structnet.data.feed``, worker processes); each batch's log record says how long
+the step waited for it (``wait_s``) and how long the step took (``step_s``), the results
+the fraction of the phase spent waiting (``feed_wait_fraction``). A batch's randomness is
+its seed's (``structnet.train.batches``), so a run resumed from a checkpoint replays
+exactly what an uninterrupted run does, with any number of feed workers.
 """
-import contextlib
 import os
-import queue
-import threading
 import time
 
 import numpy as np
 
 from structnet.data.dataset import Dataset
+from structnet.data.feed import Feed
 from structnet.errors import UserError
 from structnet.io import write_json
 from structnet.model.backend import describe_mode
-from structnet.train.runs import (Log, check_checkpoint, finished_results, load_checkpoint, prepare_run_dir,
-                                  read_curve, save_checkpoint)
-
-PHASES = {"pretrain": 1, "train": 2}
+from structnet.train.batches import batch_size, epoch_batches
+from structnet.train.runs import (Log, check_checkpoint, finished_results, load_checkpoint, log_records,
+                                  prepare_run_dir, read_curve, save_checkpoint)
 
 
 class TrainingDiverged(UserError):
     """The cost became NaN or inf; the last good checkpoint is kept."""
 
 
-def batch_rng(seed, phase, epoch, batch, stream):
-    return np.random.default_rng([seed, PHASES[phase], epoch, batch, stream])
-
-
-def epoch_order(seed, phase, epoch, n):
-    return np.random.default_rng([seed, PHASES[phase], epoch, 10 ** 6]).permutation(n)
-
-
-def batch_size(cfg, phase):
-    return cfg.pretrain_batch_size if phase == "pretrain" else cfg.batch_size
-
-
-def epoch_batches(cfg, phase, epoch, n, nb, first):
-    """[(epoch, batch, sorted sample indices)] for batches first..nb-1 of an epoch."""
-    order = epoch_order(cfg.seed, phase, epoch, n)
-    B = batch_size(cfg, phase)
-    return [(epoch, b, np.sort(order[b * B:(b + 1) * B])) for b in range(first, nb)]
-
-
 def n_batches(cfg, n, phase="train"):
     nb = n // batch_size(cfg, phase)   # whole batches only, as the authors' data provider
     return min(nb, cfg.max_batches) if cfg.max_batches else nb
-
-
-def _prefetch(items, fn, depth=2):
-    """Yield fn(item) for items, computed one or two ahead in a thread (numpy/h5py I/O).
-
-    However the consumer stops (end, error, Ctrl-C), the thread is stopped and joined
-    before this generator closes: a daemon thread frozen at interpreter exit in the middle
-    of an h5py read keeps h5py's global lock, and the exit then waits on it for ever
-    (seen: Ctrl-C during pre-training, ``tests/test_signals.py``). Use it in a ``with
-    contextlib.closing(...)`` block so the close happens at once."""
-    q = queue.Queue(depth)
-    stop = object()
-    halt = threading.Event()
-
-    def work():
-        try:
-            for it in items:
-                if halt.is_set():
-                    return
-                q.put(fn(it))
-        except BaseException as e:     # surface errors in the consumer
-            q.put(e)
-        q.put(stop)
-
-    th = threading.Thread(target=work, daemon=True)
-    th.start()
-    try:
-        while True:
-            v = q.get()
-            if v is stop:
-                break
-            if isinstance(v, BaseException):
-                raise v
-            yield v
-    finally:
-        halt.set()
-        while th.is_alive():           # unblock a put, let a read in progress finish
-            try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        th.join()
 
 
 def _progress(total, initial, desc):
@@ -135,13 +74,13 @@ class Phase:
         """Take a verified checkpoint (names, shapes, position already checked)."""
         raise NotImplementedError
 
-    def load(self, item):
-        """(epoch, batch, sample indices) -> (epoch, batch, *inputs); runs in the prefetch thread."""
+    def batches(self):
+        """The phase's batch maker (``structnet.train.batches.BatchMaker``), run by the feed."""
         raise NotImplementedError
 
-    def step(self, inputs, step_no, where, ckpt):
-        """One batch (``where`` names it, ``ckpt`` is the last good checkpoint, for a
-        divergence message): -> (log record with "cost", items processed)."""
+    def step(self, batch, step_no, where, ckpt):
+        """One batch (a dict of the maker's arrays; ``where`` names it, ``ckpt`` is the last good
+        checkpoint, for a divergence message): -> (log record with "cost", items processed)."""
         raise NotImplementedError
 
     def curve(self):
@@ -157,6 +96,21 @@ class Phase:
         raise NotImplementedError
 
 
+def feed_stats(log_path, phase, workers):
+    """The feed's share of a phase, over every batch of its log (resumed runs included):
+    ``feed_wait_fraction`` = time the steps waited for their batches / (that wait + the
+    steps' time), i.e. the fraction of the batch loop spent starved; ``feed_wait_s`` and
+    ``step_s``: totals, medians (and the longest wait, the first batch's start-up)."""
+    recs = [r for r in log_records(log_path) if r.get("phase") == phase and "wait_s" in r and "event" not in r]
+    if not recs:
+        return {}
+    wait = np.array([r["wait_s"] for r in recs])
+    step = np.array([r["step_s"] for r in recs])
+    return {"feed_workers": workers, "feed_wait_fraction": float(wait.sum() / max(wait.sum() + step.sum(), 1e-12)),
+            "feed_wait_s": {"total": float(wait.sum()), "median": float(np.median(wait)), "max": float(wait.max())},
+            "step_s": {"total": float(step.sum()), "median": float(np.median(step))}}
+
+
 def _curve_point(log, phase, step, seconds, mpjpe, cost_s=None):
     """Log one learning-curve point: held-out MPJPE (mm) per method after ``step`` batches."""
     rec = {"step": step, "seconds": seconds, "mpjpe": mpjpe}
@@ -164,10 +118,11 @@ def _curve_point(log, phase, step, seconds, mpjpe, cost_s=None):
     return rec
 
 
-def run_phase(phase, run_dir, resume, config_dict):
+def run_phase(phase, run_dir, resume, config_dict, feed_workers=0):
     """Run ``phase`` in ``run_dir``: resume from its checkpoint (verified) when asked, leave a
     finished run as it is; write config.json, log.jsonl, checkpoint.h5, model.h5 and
-    results.json. Returns the results."""
+    results.json. ``feed_workers``: processes making the batches (0: a thread). Returns the
+    results."""
     cfg, ds, name = phase.cfg, phase.ds, phase.name
     prepare_run_dir(run_dir, config_dict, resume)
     done = finished_results(run_dir, resume)
@@ -204,34 +159,40 @@ def run_phase(phase, run_dir, resume, config_dict):
     last = {}
     if phase.curve_every and start_epoch == start_batch == 0:
         curve(0, 0.0)
-    for epoch in range(start_epoch, epochs):
-        items = epoch_batches(cfg, name, epoch, len(ds), nb, start_batch if epoch == start_epoch else 0)
-        with contextlib.closing(_prefetch(items, phase.load)) as batches:
-            for _, b, *inputs in batches:
-                tb = time.perf_counter()
-                step_no = epoch * nb + b
-                rec, count = phase.step(inputs, step_no, f"{name} epoch {epoch} batch {b}", ckpt)
-                check_finite(rec["cost"], f"{name} epoch {epoch} batch {b}", ckpt)
-                dt = time.perf_counter() - tb
-                last = {k: v for k, v in rec.items() if not isinstance(v, list)}
-                log(phase=name, epoch=epoch, batch=b, seconds=dt, **{phase.rate: count / dt}, **rec)
-                bar.update(1)
-                bar.set_postfix(cost=f"{rec['cost']:.4f}", **{phase.rate.replace("_per_s", "_s"): f"{count / dt:.0f}"})
-                if phase.curve_every and (step_no + 1) % phase.curve_every == 0:
-                    pt_ = curve(step_no + 1, time.perf_counter() - t0)
-                    if pt_:
-                        bar.set_postfix(cost=f"{rec['cost']:.4f}",
-                                        **{k.replace("StructNet-", "").replace("DconvMP-HML", "heldout") + "_mm": f"{v:.1f}"
-                                           for k, v in pt_["mpjpe"].items()})
-                if (b + 1) % cfg.ckpt_every == 0:
-                    save(epoch, b + 1)
-        save(epoch + 1, 0)
+    items = [it for epoch in range(start_epoch, epochs)
+             for it in epoch_batches(cfg, name, epoch, len(ds), nb, start_batch if epoch == start_epoch else 0)]
+    feed = Feed(phase.batches(), items, feed_workers)
+    if feed.note:
+        print(f"structnet: {feed.note}", flush=True)
+    for (epoch, b, _), batch in feed:
+        wait = feed.wait_s
+        tb = time.perf_counter()
+        step_no = epoch * nb + b
+        rec, count = phase.step(batch, step_no, f"{name} epoch {epoch} batch {b}", ckpt)
+        check_finite(rec["cost"], f"{name} epoch {epoch} batch {b}", ckpt)
+        dt = time.perf_counter() - tb
+        last = {k: v for k, v in rec.items() if not isinstance(v, list)}
+        log(phase=name, epoch=epoch, batch=b, seconds=dt, wait_s=wait, step_s=dt, **{phase.rate: count / dt}, **rec)
+        bar.update(1)
+        bar.set_postfix(cost=f"{rec['cost']:.4f}", **{phase.rate.replace("_per_s", "_s"): f"{count / dt:.0f}"},
+                        wait=f"{wait:.2f}s")
+        if phase.curve_every and (step_no + 1) % phase.curve_every == 0:
+            pt_ = curve(step_no + 1, time.perf_counter() - t0)
+            if pt_:
+                bar.set_postfix(cost=f"{rec['cost']:.4f}",
+                                **{k.replace("StructNet-", "").replace("DconvMP-HML", "heldout") + "_mm": f"{v:.1f}"
+                                   for k, v in pt_["mpjpe"].items()})
+        if b + 1 == nb:
+            save(epoch + 1, 0)
+        elif (b + 1) % cfg.ckpt_every == 0:
+            save(epoch, b + 1)
     bar.close()
     elapsed = time.perf_counter() - t0
     extra = phase.finish(run_dir)
     log_path = os.path.join(run_dir, "log.jsonl")
     res = {"phase": name, "epochs": epochs, "batches_per_epoch": nb, "seconds": elapsed, "final": last,
-           "images": len(ds), "compile_mode": describe_mode(cfg.mode), **extra, "curve": read_curve(log_path, name)}
+           "images": len(ds), "compile_mode": describe_mode(cfg.mode), **extra, "curve": read_curve(log_path, name),
+           **feed_stats(log_path, name, feed.workers)}
     write_json(os.path.join(run_dir, "results.json"), res)
     log(phase=name, event="done", seconds=elapsed)
     log.close()

@@ -16,8 +16,10 @@ from structnet.geometry import poses as P
 from structnet.model.backend import compile_fn, resolve_mode
 from structnet.model.dconvmp import DconvMP, build_cost
 from structnet.model.fncache import cached_function
-from structnet.model.network import dropout_mask, image_input
-from structnet.train.loop import Phase, batch_rng, held_out, n_batches, open_data, run_phase
+from structnet.model.dropout import dropout_mask
+from structnet.model.network import image_input
+from structnet.train.batches import PRETRAIN_DROPOUT_WIDTH, PretrainBatches, detection_targets  # noqa: F401
+from structnet.train.loop import Phase, held_out, n_batches, open_data, run_phase
 
 def learning_rate(config, step, total):
     """The learning rate of pre-training batch ``step`` (0-based) of ``total``: linear
@@ -31,25 +33,14 @@ def learning_rate(config, step, total):
     return lr
 
 
-def detection_targets(joints2d, offsets, grid=10, size=112):
-    """(B,17,2) crop pixels of the 128 image, (B,2) crop offsets (y, x) -> (B, 17*grid*grid)."""
-    B = len(joints2d)
-    xy = joints2d - offsets[:, None, ::-1]                    # into the 112 crop
-    cell = np.floor(xy / (size / grid)).astype(int)
-    t = np.zeros((B, 17, grid, grid), np.float32)
-    ok = (cell >= 0).all(-1) & (cell < grid).all(-1)
-    b, j = np.nonzero(ok)
-    t[b, j, cell[b, j, 1], cell[b, j, 0]] = 1.0
-    return t.reshape(B, -1)
-
-
 def make_batch(config, ds, y_all, idx, rng):
     """One pre-training batch from dataset ``ds``: (images, targets y_all[idx], detection
-    targets, regression and detection dropout masks), every random draw from ``rng``."""
+    targets, regression and detection dropout masks), every random draw from ``rng`` (the
+    draws of ``structnet.train.batches.PretrainBatches``, which makes the training's)."""
     x, off = ds.input_for(config, ds.read_images(idx), rng, return_offsets=True)
     det = detection_targets(ds.joints2d[idx], off, config.det_grid)
-    mr = dropout_mask(rng, len(idx), config.keep_prob, 1024)
-    md = dropout_mask(rng, len(idx), config.keep_prob, 1024)
+    mr = dropout_mask(rng, len(idx), config.keep_prob, PRETRAIN_DROPOUT_WIDTH)
+    md = dropout_mask(rng, len(idx), config.keep_prob, PRETRAIN_DROPOUT_WIDTH)
     return x, y_all[idx], det, mr, md
 
 
@@ -150,15 +141,13 @@ class PretrainPhase(Phase):
         m.set_values(params, ckpt)
         m.set_state(arrays, state.get("t", 0))
 
-    def load(self, item):
-        epoch, b, idx = item
-        return (epoch, b) + make_batch(self.cfg, self.ds, self.y_all, idx,
-                                       batch_rng(self.cfg.seed, "pretrain", epoch, b, 0))
+    def batches(self):
+        return PretrainBatches(self.cfg, self.ds.path)
 
-    def step(self, inputs, step_no, where, ckpt):
-        x, y, det, mr, md = inputs
+    def step(self, batch, step_no, where, ckpt):
         lr = learning_rate(self.cfg, step_no, self.epochs * self.nb)
-        return {"lr": lr, **self.model.step(x, y, det, mr, md, lr)}, len(x)
+        x = batch["x"]
+        return {"lr": lr, **self.model.step(x, batch["y"], batch["det"], batch["mask_r"], batch["mask_d"], lr)}, len(x)
 
     def curve(self):
         if self.held is None:
@@ -173,7 +162,7 @@ class PretrainPhase(Phase):
         return {"batch_size": self.cfg.pretrain_batch_size}
 
 
-def run_pretrain(cfg, run_dir, resume=False):
-    """Train DconvMP-HML; writes run_dir/{config.json, log.jsonl, checkpoint.h5, model.h5, results.json}."""
-    from dataclasses import asdict
-    return run_phase(PretrainPhase(cfg), run_dir, resume, asdict(cfg))
+def run_pretrain(cfg, run_dir, resume=False, feed_workers=0):
+    """Train DconvMP-HML; writes run_dir/{config.json, log.jsonl, checkpoint.h5, model.h5, results.json}.
+    ``feed_workers``: processes making the batches (``structnet.data.feed``; 0: a thread)."""
+    return run_phase(PretrainPhase(cfg), run_dir, resume, asdict(cfg), feed_workers)

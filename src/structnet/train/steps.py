@@ -16,8 +16,8 @@ from pytensor.graph.replace import graph_replace
 from structnet.model.backend import compile_fn, resolve_mode
 from structnet.model.fncache import cached_function
 from structnet.model.cost import build_maxmargin_cost
-from structnet.model.network import (POOL2_WIDTH, POOL3_WIDTH, image_input, pose_input, mask_input, build_conv_features,
-                                     build_image_head, build_pose_embedding, no_dropout)
+from structnet.model.network import (CONCAT_WIDTH, POOL2_WIDTH, POOL3_WIDTH, image_input, pose_input, mask_input,
+                                     build_conv_features, build_image_head, build_pose_embedding, no_dropout)
 from structnet.train.linesearch import best_step
 
 OUTPUTS = ("cost", "hinge", "aux", "reg", "violated")
@@ -137,8 +137,8 @@ class StepFunctions:
                      for n, v, g in zip(self.names, params, self.gbuf)}
             cost = graph_replace(out["cost"], moved, strict=False)
             fn = compile_fn(ins + [s], cost, mode=mode)
-        elif isinstance(key, tuple):  # one whole Algorithm-1 batch in one call, for a grid of key[1] steps
-            fn = self._compile_batch(key[1])
+        elif isinstance(key, tuple):  # one whole Algorithm-1 batch in one call: ("batch", B, C, grid steps)
+            fn = self._compile_batch(*key[1:])
         elif key == "embed":       # f_I and f_P from the conv features, dropout off
             head = build_image_head(p, xs[0], xs[1]) if self.from_features else None
             if head is None:
@@ -159,70 +159,104 @@ class StepFunctions:
         """The line search's costs from ``trial_prep``: frozen features, h1 and h2 trained."""
         return self.from_features and all(f"{layer}/W" in self.names for layer, _ in LINEAR)
 
-    def _compile_linear_trial(self):
-        """Cost at theta - s * eps * g, dropout off (the line search, Sec. 5.3), with h1's
-        and h2's products and squared norms expanded in s: pool @ (W - s e g) = A - s e G and
-        ||W - s e g||^2 = |W|^2 - 2 s e <W, g> + (s e)^2 |g|^2, from ``trial_prep``'s
-        A, G and norms (float64). Equal to the direct cost up to float32 rounding (tested);
-        the 16 M weights of h1 and h2 are neither moved nor read again per step."""
-        net, p, mode = self.net, self.net.params, self.net.config.mode
-        self._gbuf()
-        _, y, cand, margins = _inputs(True)
-        s = pt.scalar("step", dtype="float32")
-        prods, pre, extra = [], {}, []
-        norms = pt.vector("norms", dtype="float64")
+    def _linear_trial_cost(self, s, prods, norms, y, cand, margins, grads):
+        """Symbolic cost at theta - s * eps * g, dropout off (the line search, Sec. 5.3), with
+        h1's and h2's products and squared norms expanded in s: pool @ (W - s e g) = A - s e G
+        and ||W - s e g||^2 = |W|^2 - 2 s e <W, g> + (s e)^2 |g|^2. prods: {layer: (A, G)};
+        norms: the six squared norms and inner products (|W|^2, <W, g>, |g|^2 of h1, of h2);
+        grads: name -> the gradient (shared buffers or an expression). The 16 M weights of
+        h1 and h2 are neither moved nor read per step."""
+        net, p = self.net, self.net.params
+        pre, extra = {}, []
         for k, (layer, _) in enumerate(LINEAR):
-            width = p[f"{layer}/W"].type.shape[1]
-            A, G = (pt.matrix(f"{layer}_{t}", dtype="float32", shape=(None, width)) for t in ("xW", "xg"))
+            A, G = prods[layer]
             se = s * np.float32(self.eps[f"{layer}/W"])
-            prods += [A, G]
             pre[layer] = A - se * G
-            se64 = pt.cast(se, "float64")
-            extra.append(norms[3 * k] - 2 * se64 * norms[3 * k + 1] + se64 ** 2 * norms[3 * k + 2])
+            se_n = pt.cast(se, norms.dtype)
+            extra.append(norms[3 * k] - 2 * se_n * norms[3 * k + 1] + se_n ** 2 * norms[3 * k + 2])
         linear_w = {f"{layer}/W" for layer, _ in LINEAR}
         out = build_maxmargin_cost(p, net.config, None, None, y, cand, margins, None,
                                    [p[n] for n in net.fc_weight_names() if n not in linear_w], pre=pre,
                                    reg_extra=sum(extra))
-        moved = {p[n]: p[n] - (s * np.float32(self.eps[n])) * g
-                 for n, g in zip(self.names, self.gbuf) if n not in linear_w}
-        cost = graph_replace(out["cost"], moved, strict=False)
-        return compile_fn(prods + [norms, y, cand, margins, s], cost, mode=mode)
+        moved = {p[n]: p[n] - (s * np.float32(self.eps[n])) * grads[n] for n in self.names if n not in linear_w}
+        return graph_replace(out["cost"], moved, strict=False)
 
-    def _compile_batch(self, n_steps):
-        """Images (frozen convolutions) -> the gradient with dropout off, the cost at every
-        step of the line search's grid, the best step (the first of the lowest finite
-        costs), and the update with dropout on at that step: one compiled call, nothing
-        back on the host in between (the GPU issue's fused batch)."""
+    def _compile_linear_trial(self):
+        """The line search's cost from ``trial_prep``'s A, G and float64 norms
+        (``_linear_trial_cost``). Equal to the direct cost up to float32 rounding (tested)."""
+        self._gbuf()
+        _, y, cand, margins = _inputs(True)
+        s = pt.scalar("step", dtype="float32")
+        prods = {layer: tuple(pt.matrix(f"{layer}_{t}", dtype="float32", shape=(None, self.net.params[f"{layer}/W"].type.shape[1]))
+                              for t in ("xW", "xg")) for layer, _ in LINEAR}
+        norms = pt.vector("norms", dtype="float64")
+        cost = self._linear_trial_cost(s, prods, norms, y, cand, margins, dict(zip(self.names, self.gbuf)))
+        return compile_fn([v for layer, _ in LINEAR for v in prods[layer]] + [norms, y, cand, margins, s], cost,
+                          mode=self.net.config.mode)
+
+    def batch_layout(self, batch, n_cand, n_steps):
+        """The fused batch's one input vector: [(name, shape)] of images, y, cand, margins,
+        mask and the grid, in order (float32, concatenated flat)."""
+        return [("images", (batch, 3, 112, 112)), ("y", (batch, 51)), ("cand", (n_cand, 51)),
+                ("margins", (batch, n_cand)), ("mask", (batch, CONCAT_WIDTH)), ("grid", (n_steps,))]
+
+    def _compile_batch(self, batch, n_cand, n_steps):
+        """One Algorithm-1 batch in one compiled call, one transfer each way: a float32 vector
+        of images, poses, candidates, margins, dropout mask and step grid in (``batch_layout``);
+        the frozen conv features; the gradient with dropout off; the cost at every step of the
+        grid through the linear expansion of ``_linear_trial_cost`` (h1's and h2's products
+        and norms once per batch, not per step); the best step (the first of the lowest
+        finite costs); the update with dropout on at that step; a float32 vector out (cost,
+        hinge, aux, reg, the B violated indices, the trial costs, the best step's index, the
+        update's cost). The parameters stay where the backend keeps them (a device)."""
         net, p, mode = self.net, self.net.params, self.net.config.mode
-        img = image_input()
+        lay = self.batch_layout(batch, n_cand, n_steps)
+        total = sum(int(np.prod(shape)) for _, shape in lay)
+        packed = pt.vector("packed", dtype="float32", shape=(total,))
+        parts, off = {}, 0
+        for name, shape in lay:
+            n = int(np.prod(shape))
+            parts[name] = packed[off:off + n].reshape(shape)
+            off += n
+        img, y, cand, margins, mask, grid = (parts[k] for k in ("images", "y", "cand", "margins", "mask", "grid"))
         conv = build_conv_features(p, img)
         xs = [conv["pool2_flat"], conv["pool3_flat"]]
-        _, y, cand, margins = _inputs(True)
-        mask, grid = mask_input(), pt.vector("grid", dtype="float32")
         params = [p[n] for n in self.names]
         out = _cost(net, xs, y, cand, margins, None)
-        grads = pytensor.grad(out["cost"], params)
-        trials = []
-        for k in range(n_steps):
-            moved = {v: v - (grid[k] * np.float32(self.eps[n])) * g for n, v, g in zip(self.names, params, grads)}
-            trials.append(graph_replace(out["cost"], moved, strict=False))
-        trials = pt.stack(trials)
+        grads = dict(zip(self.names, pytensor.grad(out["cost"], params)))
+        if self._linear_trial():
+            prods, norms = {}, []
+            for layer, i in LINEAR:
+                W, g = p[f"{layer}/W"], grads[f"{layer}/W"]
+                prods[layer] = (pt.dot(xs[i], W), pt.dot(xs[i], g))
+                norms += [(a * b).sum(dtype="float32", acc_dtype="float32") for a, b in ((W, W), (W, g), (g, g))]
+            norms = pt.stack(norms)
+            trials = [self._linear_trial_cost(grid[k], prods, norms, y, cand, margins, grads) for k in range(n_steps)]
+        else:
+            trials = [graph_replace(out["cost"], {v: v - (grid[k] * np.float32(self.eps[n])) * grads[n]
+                                                  for n, v in zip(self.names, params)}, strict=False)
+                      for k in range(n_steps)]
+        trials = pt.cast(pt.stack(trials), "float32")
         best = pt.argmin(pt.switch(pt.isfinite(trials), trials, np.float32(np.inf)))
         s = grid[best]
         out_u = _cost(net, xs, y, cand, margins, mask)
         grads_u = pytensor.grad(out_u["cost"], params)
         upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
                for n, v, g in zip(self.names, params, grads_u)]
-        return compile_fn([img, y, cand, margins, mask, grid], [out[k] for k in OUTPUTS] + [trials, best, out_u["cost"]],
-                          mode=mode, updates=upd, profile=self.profile)
+        f32 = [pt.cast(out[k], "float32") for k in ("cost", "hinge", "aux", "reg")]
+        result = pt.concatenate([pt.stack(f32), pt.cast(out["violated"], "float32"), trials,
+                                 pt.stack([pt.cast(best, "float32"), pt.cast(out_u["cost"], "float32")])])
+        return compile_fn([packed], result, mode=mode, updates=upd, profile=self.profile)
 
     def batch(self, images, y, cand, margins, mask, grid):
         """One Algorithm-1 batch (``_compile_batch``) -> dict: cost, hinge, aux, reg,
         violated (B,) candidate indices, trial_costs (len(grid),), step, update_cost."""
         grid = np.asarray(grid, np.float32)
-        r = self._get(("batch", len(grid)))(images, y, cand, margins, mask, grid)
-        out = dict(zip(OUTPUTS, r[:len(OUTPUTS)]))
-        trials, best, ucost = r[len(OUTPUTS):]
+        B, C, n = len(images), len(cand), len(grid)
+        packed = np.concatenate([np.asarray(a, np.float32).reshape(-1) for a in (images, y, cand, margins, mask, grid)])
+        r = np.asarray(self._get(("batch", B, C, n))(packed))
+        out = {"cost": r[0], "hinge": r[1], "aux": r[2], "reg": r[3], "violated": r[4:4 + B].astype(np.int64)}
+        trials, (best, ucost) = r[4 + B:4 + B + n], r[4 + B + n:]
         out.update(trial_costs=[float(c) for c in trials], step=float(grid[int(best)]), update_cost=float(ucost))
         return out
 

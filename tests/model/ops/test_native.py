@@ -48,7 +48,7 @@ def test_same_numbers_whatever_the_thread_count(monkeypatch):
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("width", ["4", "5", "6"])
+@pytest.mark.parametrize("width", ["4", "5", "6", "10", "11", "12", "13"])
 def test_every_block_width(monkeypatch, width):
     monkeypatch.setenv("STRUCTNET_PB", width)
     rng = np.random.default_rng(4)
@@ -103,3 +103,54 @@ def test_falls_back_to_im2col_without_a_compiler(tmp_path, env):
     assert out == ["im2col", "numba", "False"]
     if "CC" in env:
         assert "native convolution kernels unavailable" in err and "im2col" in err
+
+
+def _cpu_has(flag):
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and f" {flag}" in line for line in f)
+    except OSError:
+        return False
+
+
+def _kernels(lib, x, w, gz):
+    """Forward, input gradient and weight gradient of ``lib`` (a built native.c) via ctypes."""
+    import ctypes
+    i64, ptr = ctypes.c_int64, (lambda a: a.ctypes.data_as(ctypes.c_void_p))
+    C, N, H, W = x.shape
+    O, _, k, _ = w.shape
+    Ho, Wo = H - k + 1, W - k + 1
+    z = np.empty((O, N, Ho, Wo), np.float32)
+    gx = np.empty_like(x)
+    gw = np.empty_like(w)
+    assert lib.structnet_corr_fwd(ptr(x), ptr(w), ptr(z), *map(i64, (C, N, H, W, O, k))) == 0
+    assert lib.structnet_corr_grad_x(ptr(w), ptr(gz), ptr(gx), *map(i64, (O, C, k, N, Ho, Wo))) == 0
+    assert lib.structnet_corr_grad_w(ptr(x), ptr(gz), ptr(gw), *map(i64, (C, N, H, W, O, Ho, Wo))) == 0
+    return z, gx, gw
+
+
+@pytest.mark.skipif(not _cpu_has("avx512f"), reason="the CPU has no AVX-512: only the 256-bit kernels run here")
+@pytest.mark.parametrize("shape", SHAPES + [(3, 2, 112, 112, 32, 9), (32, 2, 52, 52, 64, 5), (64, 3, 24, 24, 64, 5),
+                                            (2, 1, 3, 40, 45, 3)])
+def test_512_and_256_bit_kernels_give_identical_results(shape):
+    """The AVX-512 build (16 floats a vector, 10-13 pixels or 12 taps a block) sums every
+    output in the order of the 256-bit build: identical results, on the layers' own widths
+    (conv1 104, conv2 48 and its input gradient 52, conv3 20) and the odd shapes."""
+    import ctypes
+    cc = native._compiler()
+    libs = {wd: ctypes.CDLL(str(native.build(cc, wd))) for wd in ("8", "16")}
+    assert {wd: lib.structnet_vector_width() for wd, lib in libs.items()} == {"8": 8, "16": 16}
+    C, N, H, W, O, k = shape
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal((C, N, H, W)).astype(np.float32)
+    w = rng.standard_normal((O, C, k, k)).astype(np.float32)
+    gz = rng.standard_normal((O, N, H - k + 1, W - k + 1)).astype(np.float32)
+    a, b = _kernels(libs["8"], x, w, gz), _kernels(libs["16"], x, w, gz)
+    for name, u, v in zip(("forward", "input gradient", "weight gradient"), a, b):
+        np.testing.assert_array_equal(u, v, err_msg=name)
+    np.testing.assert_allclose(a[0], ref_corr(x, w), rtol=1e-4, atol=1e-4)
+
+
+def test_the_loaded_kernels_use_the_cpus_width():
+    assert native.VECTOR_WIDTH == (16 if _cpu_has("avx512f") and not os.environ.get("STRUCTNET_VECTOR_WIDTH") else
+                                   int(os.environ.get("STRUCTNET_VECTOR_WIDTH") or 8))

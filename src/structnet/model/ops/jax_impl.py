@@ -1,4 +1,5 @@
-"""JAX implementations of structnet's Ops (imported when the compile mode is JAX).
+"""JAX implementations of structnet's Ops (imported when the compile mode is JAX), and two
+overrides of PyTensor 3.0.x's JAX dispatch (ARange, CAReduce; see each).
 
 PyTensor runs JAX with 64-bit types enabled, so a cotangent can arrive as float64; the
 gradients cast it to the forward's dtype before ``jax.vjp``."""
@@ -92,3 +93,36 @@ def _jax_arange(op, node, **kwargs):
         return jnp.arange(*args, dtype=op.dtype)
 
     return arange
+
+
+# PyTensor 3.0.x's JAX CAReduce returns its result in the *accumulator* dtype: a float32 sum
+# (acc_dtype float64, PyTensor's default for float32) comes back as a float64 scalar
+# although the graph says float32. JAX, with 64-bit types on, then promotes every float32
+# tensor that meets it to float64: the weight decay's gradient 2 alpha W and each line-search
+# trial's W - s e g became float64 copies of h1's and h2's weights (36864 x 256, 6400 x 1024:
+# 75 and 52 MB each, in every trial; XLA's HLO of the fused Algorithm-1 batch, 2026-11-27).
+# Here the reduction runs in the input's dtype (XLA reduces float32 pairwise) and returns
+# the dtype the graph declares.
+from pytensor.tensor.elemwise import CAReduce  # noqa: E402
+
+
+@jax_funcify.register(CAReduce)
+def _jax_careduce(op, node=None, **kwargs):
+    axis = op.axis
+    out_dtype = node.outputs[0].dtype if node is not None else None
+    nfunc = getattr(op, "nfunc_spec", None)
+    scalar_nfunc = getattr(op.scalar_op, "nfunc_spec", None)
+    name = scalar_nfunc[0] if scalar_nfunc else getattr(op.scalar_op, "name", None)
+    identity = getattr(op.scalar_op, "identity", None)
+
+    def careduce(x):
+        ax = tuple(range(x.ndim)) if axis is None else tuple(axis)
+        if not ax:
+            return x.astype(out_dtype or x.dtype)
+        if nfunc:
+            r = getattr(jnp, nfunc[0])(x, axis=ax)
+        else:
+            r = lax.reduce(x, jnp.array(identity, dtype=x.dtype), getattr(lax, name), ax)
+        return r.astype(out_dtype or r.dtype)
+
+    return careduce

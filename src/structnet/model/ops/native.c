@@ -5,9 +5,10 @@
  *
  *     z[o, n, i, j] = sum_{c, a, b} w[o, c, a, b] * x[c, n, i + a, j + b]
  *
- * No im2col matrix: each kernel keeps a 6 x 32 block of results in 24 vector registers
- * (6 output pixels x 32 output channels for the forward pass, 32 output channels x 6 taps
- * (c, a, b) for the weight gradient) and streams the taps or the pixels through it; the
+ * No im2col matrix: each kernel keeps a block of results in 24-26 vector registers (6 output
+ * pixels x 32 output channels for the forward pass, 32 output channels x 6 taps (c, a, b)
+ * for the weight gradient, in 256-bit vectors; 10-13 pixels or 12 taps in 512-bit vectors,
+ * see SN_VW) and streams the taps or the pixels through it; the
  * input is read in place through a table of tap offsets. The input gradient is the forward
  * kernel run on the zero-padded output gradient with the flipped, transposed filters.
  *
@@ -25,9 +26,29 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef float sn_v8 __attribute__((vector_size(32)));
-#define SN_OB 32        /* output channels per register block (4 vectors of 8) */
-#define SN_PB 6         /* pixels (forward) or taps (weight gradient) per register block */
+/* Vector width: 16 floats (512 bits) where the compiler targets AVX-512F, else 8 (256 bits,
+ * AVX2 / NEON pairs); -DSN_VW=8 or 16 forces one (structnet.model.ops.native builds with the
+ * CPU's width unless $STRUCTNET_VECTOR_WIDTH says otherwise). A block is always 32 output
+ * channels (forward) or 32 output channels of the weight gradient: 4 vectors of 8 or 2 of 16;
+ * the 16-wide blocks take twice the pixels (or taps) to fill the 32 zmm registers. Every
+ * output sums its terms in the same order at either width: the results are identical. */
+#ifndef SN_VW
+#if defined(__AVX512F__)
+#define SN_VW 16
+#else
+#define SN_VW 8
+#endif
+#endif
+typedef float sn_vec __attribute__((vector_size(SN_VW * 4)));
+#define SN_OB 32        /* output channels per register block */
+#define SN_NV (SN_OB / SN_VW)   /* vectors per block row: 4 or 2 */
+#if SN_VW == 16
+#define SN_PB 12        /* taps per register block of the weight gradient */
+#define SN_PMAX 13      /* pixels per register block of the forward pass, at most */
+#else
+#define SN_PB 6
+#define SN_PMAX 6
+#endif
 #define SN_CHUNK 4      /* images per work item */
 #define SN_TILE_PIXELS 512
 
@@ -84,6 +105,9 @@ static void sn_parallel(sn_work_fn fn, void *ctx, int64_t n_items) {
     }
 }
 
+/* the vector width this build uses (floats per vector) */
+SN_EXTERN int structnet_vector_width(void) { return SN_VW; }
+
 /* ------------------------------------------------------------------ forward */
 typedef struct {
     const float *x; const float *wt; const int64_t *off; float *z;
@@ -95,32 +119,32 @@ typedef struct {
 static inline __attribute__((always_inline)) void
 sn_fwd_block(const float *xb, const int64_t *off, const float *wb, int64_t K,
              float *zb, int64_t zs, int64_t n_o, const int P) {
-    sn_v8 acc[SN_PB][4];
-#pragma GCC unroll 6
+    sn_vec acc[SN_PMAX][SN_NV];
+#pragma GCC unroll 13
     for (int p = 0; p < P; ++p)
-        for (int v = 0; v < 4; ++v) acc[p][v] = (sn_v8){0, 0, 0, 0, 0, 0, 0, 0};
+        for (int v = 0; v < SN_NV; ++v) acc[p][v] = (sn_vec){0};
     for (int64_t q = 0; q < K; ++q) {
         const float *xp = xb + off[q];
-        const sn_v8 *wv = (const sn_v8 *)(wb + q * SN_OB);
-        sn_v8 w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3];
-#pragma GCC unroll 6
+        const sn_vec *wv = (const sn_vec *)(wb + q * SN_OB);
+        sn_vec w[SN_NV];
+        for (int v = 0; v < SN_NV; ++v) w[v] = wv[v];
+#pragma GCC unroll 13
         for (int p = 0; p < P; ++p) {
             float s = xp[p];
-            acc[p][0] += s * w0; acc[p][1] += s * w1;
-            acc[p][2] += s * w2; acc[p][3] += s * w3;
+            for (int v = 0; v < SN_NV; ++v) acc[p][v] += s * w[v];
         }
     }
     if (n_o >= SN_OB) {
-        for (int v = 0; v < 4; ++v)
-            for (int e = 0; e < 8; ++e) {
-                float *zo = zb + (int64_t)(v * 8 + e) * zs;
-#pragma GCC unroll 6
+        for (int v = 0; v < SN_NV; ++v)
+            for (int e = 0; e < SN_VW; ++e) {
+                float *zo = zb + (int64_t)(v * SN_VW + e) * zs;
+#pragma GCC unroll 13
                 for (int p = 0; p < P; ++p) zo[p] = acc[p][v][e];
             }
     } else {
         for (int r = 0; r < n_o; ++r) {
             float *zo = zb + (int64_t)r * zs;
-            for (int p = 0; p < P; ++p) zo[p] = acc[p][r / 8][r % 8];
+            for (int p = 0; p < P; ++p) zo[p] = acc[p][r / SN_VW][r % SN_VW];
         }
     }
 }
@@ -149,20 +173,38 @@ static void sn_fwd_chunk(void *vctx, int64_t chunk) {
             for (int64_t i = 0; i < c->Ho; ++i) {
                 const float *xb = c->x + (n * c->H + i) * c->W;
                 float *zb = c->z + ob * SN_OB * zs + (n * c->Ho + i) * c->Wo;
-                if (c->P == 5) sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 5);
-                else if (c->P == 4) sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 4);
-                else sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 6);
+                switch (c->P) {     /* a constant P per call: the block's loops unrolled */
+#if SN_VW == 16
+                case 13: sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 13); break;
+                case 11: sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 11); break;
+                case 10: sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 10); break;
+                default: sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 12); break;
+#else
+                case 5: sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 5); break;
+                case 4: sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 4); break;
+                default: sn_fwd_row(xb, c->off, wb, c->K, zb, zs, n_o, c->Wo, 6); break;
+#endif
+                }
             }
         }
 }
 
-/* pixels per block for rows of Wo: $STRUCTNET_PB (4..6) when set, else 6, or 5 when that
-   tiles the row exactly and 6 does not (measured on conv1..conv3: 6 is the fastest block,
-   5 wins only where 6 would waste a fifth of a row, as on conv3's 20 pixels) */
+/* pixels per block for rows of Wo: $STRUCTNET_PB when set (4..6 at width 8, 10..13 at 16),
+   else the widest block that tiles the row exactly, else the default (6, or 12 at width 16).
+   Measured at width 8 on conv1..conv3: 6 is the fastest block, 5 wins only where 6 would
+   waste a fifth of a row, as on conv3's 20 pixels. At width 16: 104 = 8 x 13 (conv1),
+   48 = 4 x 12 (conv2), 20 = 2 x 10 (conv3), 52 = 4 x 13 (conv2's input gradient). */
 static int sn_block_width(int64_t Wo) {
     const char *e = getenv("STRUCTNET_PB");
+#if SN_VW == 16
+    if (e && atoi(e) >= 10 && atoi(e) <= 13) return atoi(e);
+    for (int P = 13; P >= 10; --P)
+        if (Wo % P == 0) return P;
+    return 12;
+#else
     if (e && atoi(e) >= 4 && atoi(e) <= 6) return atoi(e);
     return (Wo % 6 != 0 && Wo % 5 == 0) ? 5 : 6;
+#endif
 }
 
 /* z (O,N,H-k+1,W-k+1) = corr(x (C,N,H,W), w (O,C,k,k)); flip: use w[o,c,k-1-a,k-1-b].
@@ -241,28 +283,27 @@ static void sn_gw_chunk(void *vctx, int64_t chunk) {
             for (int64_t ob = 0; ob < c->nob; ++ob)
                 for (int64_t q0 = 0; q0 < Kp; q0 += SN_PB) {
                     float *pb = part + (ob * Kp + q0) * SN_OB;
-                    sn_v8 acc[SN_PB][4];
+                    sn_vec acc[SN_PB][SN_NV];
                     for (int p = 0; p < SN_PB; ++p)
-                        for (int v = 0; v < 4; ++v) acc[p][v] = ((const sn_v8 *)(pb + p * SN_OB))[v];
-                    int64_t o0 = c->off[q0], o1 = c->off[q0 + 1], o2 = c->off[q0 + 2],
-                            o3 = c->off[q0 + 3], o4 = c->off[q0 + 4], o5 = c->off[q0 + 5];
+                        for (int v = 0; v < SN_NV; ++v) acc[p][v] = ((const sn_vec *)(pb + p * SN_OB))[v];
+                    const int64_t *o = c->off + q0;
                     for (int64_t r = 0; r < R; ++r) {
                         const float *xr = c->x + (n * c->H + i0 + r) * c->W;
                         const float *gr = gzt + r * Wo * Op + ob * SN_OB;
                         for (int64_t j = 0; j < Wo; ++j) {
-                            const sn_v8 *gv = (const sn_v8 *)(gr + j * Op);
-                            sn_v8 g0 = gv[0], g1 = gv[1], g2 = gv[2], g3 = gv[3];
+                            const sn_vec *gv = (const sn_vec *)(gr + j * Op);
+                            sn_vec g[SN_NV];
+                            for (int v = 0; v < SN_NV; ++v) g[v] = gv[v];
                             const float *xp = xr + j;
-                            float s[SN_PB] = {xp[o0], xp[o1], xp[o2], xp[o3], xp[o4], xp[o5]};
-#pragma GCC unroll 6
+#pragma GCC unroll 12
                             for (int p = 0; p < SN_PB; ++p) {
-                                acc[p][0] += s[p] * g0; acc[p][1] += s[p] * g1;
-                                acc[p][2] += s[p] * g2; acc[p][3] += s[p] * g3;
+                                float s = xp[o[p]];
+                                for (int v = 0; v < SN_NV; ++v) acc[p][v] += s * g[v];
                             }
                         }
                     }
                     for (int p = 0; p < SN_PB; ++p)
-                        for (int v = 0; v < 4; ++v) ((sn_v8 *)(pb + p * SN_OB))[v] = acc[p][v];
+                        for (int v = 0; v < SN_NV; ++v) ((sn_vec *)(pb + p * SN_OB))[v] = acc[p][v];
                 }
         }
 }

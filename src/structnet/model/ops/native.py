@@ -12,6 +12,11 @@ Numba's on-disk cache.
 ``AVAILABLE`` is False where no compiler works or ``$STRUCTNET_NATIVE=0``; the Ops then use
 the im2col + BLAS kernels of ``structnet.model.ops.conv`` (a warning says so once).
 
+Vector width: 512-bit vectors (16 floats) where the CPU has AVX-512F, else 256-bit (8), as
+``-march=native`` makes the compiler target; ``$STRUCTNET_VECTOR_WIDTH`` = 8 or 16 forces one
+(each is its own library in the cache). Both give identical results (tested where the CPU
+has both); ``VECTOR_WIDTH`` says which one runs.
+
 Threads: ``$STRUCTNET_THREADS`` when set, else every online CPU. Results do not depend on
 the thread count.
 """
@@ -55,6 +60,20 @@ static int structnet_prepare_out(PyArrayObject **out, int nd, npy_intp *dims) {
 FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-pthread"]
 _FUNCS = ("structnet_corr_fwd", "structnet_corr_grad_x", "structnet_corr_grad_w",
           "structnet_maxpool", "structnet_maxpool_grad")
+WIDTH_VAR = "STRUCTNET_VECTOR_WIDTH"
+
+
+def width_flags(width=None):
+    """-DSN_VW=... for a forced vector width (``width`` or $STRUCTNET_VECTOR_WIDTH: 8 or 16);
+    none (the CPU's) otherwise. Another value is ignored with a warning."""
+    width = width if width is not None else os.environ.get(WIDTH_VAR, "").strip()
+    if not width:
+        return []
+    if str(width) not in ("8", "16"):
+        warnings.warn(f"structnet: ${WIDTH_VAR}={width!r} is not 8 or 16; using the CPU's width",
+                      RuntimeWarning, stacklevel=2)
+        return []
+    return [f"-DSN_VW={width}"]
 
 
 def cache_dir():
@@ -82,10 +101,12 @@ def _cpu_signature():
         return platform.processor() + platform.machine()
 
 
-def build(cc):
-    """Compile native.c into the cache (atomic: a temporary file renamed into place); its path."""
+def build(cc, width=None):
+    """Compile native.c into the cache (atomic: a temporary file renamed into place); its path.
+    ``width``: force 8 or 16 floats per vector (``width_flags``)."""
+    flags = FLAGS + width_flags(width)
     version = subprocess.run(cc + ["--version"], capture_output=True, text=True, timeout=60).stdout
-    key = hashlib.sha256("\0".join([SOURCE, " ".join(cc + FLAGS), version, _cpu_signature()])
+    key = hashlib.sha256("\0".join([SOURCE, " ".join(cc + flags), version, _cpu_signature()])
                          .encode()).hexdigest()[:20]
     out = cache_dir() / f"native-{key}.so"
     if out.exists():
@@ -94,7 +115,7 @@ def build(cc):
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
-        r = subprocess.run(cc + FLAGS + ["-o", tmp, str(SOURCE_PATH)], capture_output=True,
+        r = subprocess.run(cc + flags + ["-o", tmp, str(SOURCE_PATH)], capture_output=True,
                            text=True, timeout=300)
         if r.returncode != 0:
             raise OSError(f"{' '.join(cc)} failed on {SOURCE_PATH}: {r.stderr.strip()[:500]}")
@@ -139,6 +160,8 @@ class NativeCOp(COp):
 
 LIB = _load()
 AVAILABLE = LIB is not None
+#: floats per vector in the loaded kernels (16: AVX-512; 8: 256-bit), 0 without them
+VECTOR_WIDTH = LIB.structnet_vector_width() if AVAILABLE else 0
 _ptrs = [types.voidptr] * 3
 _fwd = types.ExternalFunction("structnet_corr_fwd", types.int32(*_ptrs, *[types.int64] * 6))
 _gx = types.ExternalFunction("structnet_corr_grad_x", types.int32(*_ptrs, *[types.int64] * 6))
