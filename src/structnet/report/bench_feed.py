@@ -6,12 +6,14 @@ import tempfile
 import time
 
 
-def bench_feed(data=None, n_batches=60, candidates=2000, seed=0):
+def bench_feed(data=None, n_batches=100, candidates=2000, seed=0, skip=5):
     """Batches per second the input pipeline alone delivers (``structnet.data.feed`` running
     ``structnet.train.batches``' makers, the consumer doing nothing): pre-training's batch of
     32 and Algorithm 1's of 128 with ``candidates`` candidates and their margins, in a thread
     (0 workers), one worker process and one per core. ``data``: a dataset file (default the
-    quick world's ``data/synthetic-quick/train.h5``, else a small one built here)."""
+    quick world's ``data/synthetic-quick/train.h5``, else a small one built here). Each rate
+    is over ``n_batches`` after the first ``skip`` (worker start-up, Numba's cache); a first
+    pass over the same batches in this process warms the page cache and the kernels."""
     from dataclasses import replace
 
     from structnet.config import quick
@@ -36,13 +38,15 @@ def bench_feed(data=None, n_batches=60, candidates=2000, seed=0):
     try:
         for name, make, phase, B in makers:
             per_epoch = n // B
-            items = [it for e in range(-(-(n_batches + 3) // per_epoch))
-                     for it in epoch_batches(cfg, phase, e, n, per_epoch, 0)][:n_batches + 3]
+            items = [it for e in range(-(-(n_batches + skip) // per_epoch))
+                     for it in epoch_batches(cfg, phase, e, n, per_epoch, 0)][:n_batches + skip]
+            for _ in Feed(make(), items, 0):
+                pass
             for workers in sorted({0, 1, cpus}):
                 feed = Feed(make(), items, workers)
                 t = None
                 for k, _ in enumerate(feed):
-                    if k == 2:                   # past the start-up (workers, JIT caches)
+                    if k == skip - 1:
                         t = time.perf_counter()
                 rate = n_batches / (time.perf_counter() - t)
                 out["runs"][f"{name}_workers{workers}"] = {"batch": B, "workers": workers, "batches_per_s": rate,
