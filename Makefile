@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SN      := $(BIN)/python -m structnet
 
-# glibc: keep freed memory mapped (page faults dominate on small VMs; spec/pytensor-notes.md)
+# glibc: keep freed memory mapped (page faults dominate on small VMs; legacy_notes/machine.md)
 export MALLOC_MMAP_MAX_ := 0
 export MALLOC_TRIM_THRESHOLD_ := 68719476736
 export MALLOC_TOP_PAD_ := 1073741824

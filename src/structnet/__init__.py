@@ -3,7 +3,7 @@ for 3D Human Pose Estimation (ICCV 2015), on PyTensor."""
 import os
 
 # OpenBLAS's threads spin for about 2**28 cycles (~0.1 s) after each GEMM before they sleep,
-# taking the cores from the native convolution kernels that follow (structnet.model.ops.native).
+# taking the cores from the native convolution kernels that follow (structnet.engine.ops.native).
 # 2**4 cycles instead: full step 1.43 s -> 1.28 s, forward 0.49 s -> 0.39 s (2 cores, batch 128).
 # Read when OpenBLAS loads, so only where numpy was not imported before structnet; a value
 # the user set is kept.

@@ -13,12 +13,7 @@ def _quiet():
     warnings.filterwarnings("ignore", message="Skipping Assert")      # JAX mode: shape asserts traced away
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse whose errors are the one-line UserError of every other bad input."""
-
-    def error(self, message):
-        from structnet.errors import UserError
-        raise UserError(f"{self.prog}: {message}")
+from structnet.errors import Parser  # noqa: E402
 
 
 def build_parser():
@@ -251,7 +246,7 @@ def main(argv=None):
     _quiet()
     from structnet.errors import UserError
     try:
-        from structnet.model.backend import resolve_mode
+        from structnet.engine.backend import resolve_mode
         if os.environ.get("STRUCTNET_MODE"):
             resolve_mode(os.environ["STRUCTNET_MODE"])
         if argv and argv[0] == "bench":

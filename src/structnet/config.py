@@ -1,7 +1,7 @@
 """One configuration dataclass: the paper's values (``paper``) and a fast preset (``quick``).
 
 Every field is documented where it is declared; sources are the paper
-(``structnet-iccv2015.md``, Sec. 5.3) and the authors' code (``original-code.md``).
+(Sec. 5.3) and the authors' code (``legacy_notes/original-code.md``).
 ``Config.override(["key=value", ...])`` applies command-line overrides with type checks.
 """
 import dataclasses
@@ -33,9 +33,9 @@ RANGES = {
 class Config:
     preset: str = "paper"
     seed: int = 0
-    mode: str = ""                      # NUMBA | C | CVM | JAX; "" = $STRUCTNET_MODE, else NUMBA (structnet.model.backend)
+    mode: str = ""                      # NUMBA | C | CVM | JAX; "" = $STRUCTNET_MODE, else NUMBA (structnet.engine.backend)
 
-    # network (original-code.md, "Network")
+    # network (legacy_notes/original-code.md, "Network")
     keep_prob: float = 0.25             # dropout on concat(h1, h2): "75% dropout"
     pose_embedding: str = "2layer"      # raw | random1 | 1layer | 2layer (Table 3)
     embed_dim: int = 1024               # f_I / f_J size (51 for the raw pose embedding)
@@ -52,13 +52,13 @@ class Config:
     n_candidates: int = 2000            # C
     k_most_violated: int = 10           # K
     eval_chunk: int = 128               # images per compiled call at inference
-    epochs: int = 200                   # StructNet training epochs (original-code.md)
+    epochs: int = 200                   # StructNet training epochs (legacy_notes/original-code.md)
     eps_w: float = 5e-4                 # per-parameter step factors of the line search
     eps_b: float = 2e-3
     step_min_exp: int = -7              # line search over 10^-7 .. 10^2 (Sec. 5.3)
     step_max_exp: int = 2
     pca_noise: float = 0.1              # std of the PCA colour-noise coefficients (AlexNet)
-    # input (original-code.md, "Input images"): (pixel - mean RGB) * input_scale; the authors
+    # input (legacy_notes/original-code.md, "Input images"): (pixel - mean RGB) * input_scale; the authors
     # fed raw pixels (scale 1); random crop offsets 0..crop_jitter, the centre offset at test
     input_scale: float = 1.0
     crop_jitter: int = 8
@@ -70,7 +70,7 @@ class Config:
     pretrain_curve_every: int = 200     # pre-training batches between points
     curve_images: int = 512
 
-    # pre-training: DconvMP-HML (Li and Chan, ACCV 2014; original-code.md)
+    # pre-training: DconvMP-HML (Li and Chan, ACCV 2014; legacy_notes/original-code.md)
     pretrain_epochs: int = 50
     pretrain_batch_size: int = 128
     pretrain_optimizer: str = "sgd"     # sgd (momentum; the ACCV paper's) | adam
@@ -176,17 +176,17 @@ def _parse(key, typ, value):
 
 
 def paper():
-    """The paper's values (Sec. 5.3, original-code.md)."""
+    """The paper's values (Sec. 5.3, legacy_notes/original-code.md)."""
     return Config(preset="paper").validated()
 
 
 QUICK_RECIPE = dict(
-    # input: raw pixels / 64 (unit variance for He init and Adam; deviations.md 16)
+    # input: raw pixels / 64 (unit variance for He init and Adam; deviations.md 17)
     input_scale=1 / 64,
-    # pre-training recipe chosen by the sweep (bench/results/pretrain_sweep.json, deviations.md 17)
+    # pre-training recipe chosen by the sweep (bench/results/pretrain_sweep.json, deviations.md 18)
     pretrain_batch_size=32, pretrain_optimizer="adam", pretrain_lr=1e-3, pretrain_warmup=100,
     pretrain_decay="cosine", det_reduce="mean",
-    # StructNet: image head from DconvMP-HML's regression head (deviations.md 18)
+    # StructNet: image head from DconvMP-HML's regression head (deviations.md 19)
     init_fc_from_pretrain=True,
 )
 

@@ -1,4 +1,4 @@
-"""Pose errors in mm (spec/h36m.md, "Metrics").
+"""Pose errors in mm (legacy_notes/h36m.md, "Metrics").
 
 MPJPE (protocol 1): mean Euclidean distance between root-relative predicted and true
 joints. P-MPJPE (protocol 2): MPJPE after the best similarity transform (scale,

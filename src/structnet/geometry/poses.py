@@ -1,6 +1,6 @@
 """Pose units: the network sees root-relative camera-frame joints in mm / 1200.
 
-``max_depth = 1200`` is the authors' scaling (original-code.md, "Targets and units"):
+``max_depth = 1200`` is the authors' scaling (legacy_notes/original-code.md, "Targets and units"):
 it keeps the targets inside tanh's range. Layout: joint by joint, (x, y, z) -> 51.
 """
 import numpy as np

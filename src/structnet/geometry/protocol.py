@@ -1,4 +1,4 @@
-"""The Human3.6M protocol the project follows (spec/h36m.md, the paper's Sec. 5.1): frame
+"""The Human3.6M protocol the project follows (legacy_notes/h36m.md, the paper's Sec. 5.1): frame
 rate, the 15 actions (our spellings: Photo for TakingPhoto, WalkDog for WalkingDog), the
 training and test subjects, and the four cameras. Every stage takes these from here."""
 

@@ -1,6 +1,6 @@
 """The 17-joint Human3.6M skeleton: joints, parents, bones, forward and inverse kinematics.
 
-Joint order (spec/h36m.md): pelvis, Rhip, Rknee, Rankle, Lhip, Lknee, Lankle, spine,
+Joint order (legacy_notes/h36m.md): pelvis, Rhip, Rknee, Rankle, Lhip, Lknee, Lankle, spine,
 thorax, nose, head, Lshoulder, Lelbow, Lwrist, Rshoulder, Relbow, Rwrist.
 
 Kinematics convention (as BVH): every joint j has a local rotation L_j (3x3); global

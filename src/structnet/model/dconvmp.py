@@ -5,7 +5,7 @@ Same three conv + pool layers as StructNet; on pool3 (6,400 features) two heads:
 regression  1024 ReLU (dropout keep 0.25) -> 2048 ReLU -> 51 tanh, squared error;
 detection   1024 ReLU (dropout) -> 2048 ReLU -> 17 x 10 x 10 sigmoid, binary
 cross-entropy, a window positive where the joint's 2D position falls in it. Costs
-weighted 0.5 / 0.5 (original-code.md). ``DconvMP`` owns its parameters: init, values,
+weighted 0.5 / 0.5 (legacy_notes/original-code.md). ``DconvMP`` owns its parameters: init, values,
 save and load (the one parameter format, ``structnet.io``), predictions. Its training
 (optimiser, batches, learning rate): ``structnet.train.pretrain``.
 """
@@ -17,7 +17,7 @@ import pytensor.tensor as pt
 
 from structnet.errors import UserError
 from structnet.io import load_params, save_params
-from structnet.model.backend import compile_fn
+from structnet.engine.backend import compile_fn
 from structnet.model.layers import build_dense, build_dropout
 from structnet.model.network import CONV_LAYERS, build_conv_features, image_input
 
@@ -33,7 +33,7 @@ def init_dconvmp(config, seed, mean_target=None):
     in 100 is positive), the regression's weights small (std init_std_image, the authors'
     g7) and its biases at atanh(mean_target) when given ((51,) network units, the mean
     training pose), so the untrained network predicts the mean pose rather than a
-    saturated tanh (deviations.md 17).
+    saturated tanh (deviations.md 18).
     """
     rng = np.random.default_rng([seed, 14])
     out = OrderedDict()

@@ -1,11 +1,12 @@
 """Symbolic layers (``build_*`` return PyTensor variables).
 
 Activations of the convolutional stack are channel-major (C, N, H, W); see
-``structnet.model.ops.conv``. Dense weights are (in, out), conv weights (out, in, k, k).
+``structnet.engine.ops.conv``. Dense weights are (in, out), conv weights (out, in, k, k).
 """
 import pytensor.tensor as pt
 
-from structnet.model.ops import corr2d, maxpool
+from structnet.engine.ops.conv import corr2d
+from structnet.engine.ops.pool import maxpool
 
 
 def relu(x):

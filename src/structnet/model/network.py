@@ -1,6 +1,6 @@
 """The StructNet score network (paper Sec. 3, Eqs. 2-4 and 10) and its stable Python API.
 
-Layer sizes, initialisation and names follow the authors' cfg (original-code.md):
+Layer sizes, initialisation and names follow the authors' cfg (legacy_notes/original-code.md):
 
     images (N,3,112,112) -> conv1 9x9x32 relu -> pool -> conv2 5x5x64 relu -> pool
       -> conv3 5x5x64 linear -> pool;  h1 = relu(pool2 @ W), h2 = relu(pool3 @ W),
@@ -18,7 +18,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from structnet.geometry import poses as P
-from structnet.model.backend import compile_fn
+from structnet.engine.backend import compile_fn
 from structnet.config import Config, paper
 from structnet.errors import UserError
 from structnet.io import dataset_names, load_params, save_params
@@ -57,7 +57,7 @@ class Param:
     """One parameter's roles. trainable: updated by training (the conv layers only when
     the whole network trains; random1's h5 never, Table 3); decay: under the weight decay
     of Eq. (12) (every FC weight matrix, no conv, no bias); eps: its line-search step
-    factor, eps_w for weights, eps_b for biases (original-code.md)."""
+    factor, eps_w for weights, eps_b for biases (legacy_notes/original-code.md)."""
     name: str
     layer: str
     kind: str          # "conv" | "fc"
@@ -91,7 +91,7 @@ def mask_input(name="mask"):
 
 
 def init_structnet(config, seed):
-    """Gaussian weights, zero biases (original-code.md, "Initialisation"): dict name -> array."""
+    """Gaussian weights, zero biases (legacy_notes/original-code.md, "Initialisation"): dict name -> array."""
     rng = np.random.default_rng(seed)
     out = OrderedDict()
     for i, (name, cin, cout, k, _) in enumerate(CONV_LAYERS):

@@ -38,6 +38,9 @@ def bench_feed(data=None, n_batches=100, candidates=2000, seed=0, skip=5):
     try:
         for name, make, phase, B in makers:
             per_epoch = n // B
+            if not per_epoch:
+                out["runs"][name] = {"batch": B, "skipped": f"{data} holds {n} images, fewer than a batch of {B}"}
+                continue
             items = [it for e in range(-(-(n_batches + skip) // per_epoch))
                      for it in epoch_batches(cfg, phase, e, n, per_epoch, 0)][:n_batches + skip]
             for _ in Feed(make(), items, 0):

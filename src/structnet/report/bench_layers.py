@@ -3,8 +3,8 @@
 Per conv layer at paper sizes (batch 128): the forward pass, the weight gradient and the
 input gradient (not for conv1, whose input is the image), in seconds and GFLOP/s (nominal
 FLOPs, 2 * C * k * k * O * Ho * Wo * N per pass), for our native kernels
-(``structnet.model.ops.native``, what every CPU mode runs), for the im2col + BLAS kernels they
-replaced (``structnet.model.ops.conv.im2col_*``, the Numba fallback: the "before" of the
+(``structnet.engine.ops.native``, what every CPU mode runs), for the im2col + BLAS kernels they
+replaced (``structnet.engine.ops.conv.im2col_*``, the Numba fallback: the "before" of the
 CPU-speed work) and, when ``torch`` is importable, for PyTorch's own CPU convolution
 (``aten.convolution`` and ``aten.convolution_backward``, NCHW). Per pool: forward and
 gradient, ours and PyTorch's (``max_pool2d`` with ceil sizing). Run in a child process
@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from structnet.report.bench import _median_time as _time
+from structnet.engine.timing import median_time as _time
 
 # name, in channels, out channels, kernel, input size, input gradient needed
 CONVS = (("conv1", 3, 32, 9, 112, False), ("conv2", 32, 64, 5, 52, True), ("conv3", 64, 64, 5, 24, True))
@@ -57,15 +57,15 @@ def _torch_pool(z, gp, reps, warmup):
 
 def bench_layers(batch=128, reps=5, warmup=1, seed=0):
     """dict layer -> {gflop, ours, im2col, torch} (conv) or {ours, torch} (pool after that conv)."""
-    from structnet.model.ops import conv as cv
-    from structnet.model.ops import native, pool
+    from structnet.engine.ops import conv as cv
+    from structnet.engine.ops import native, pool
     try:
         import torch  # noqa: F401
         have_torch = True
     except ImportError:
         have_torch = False
     rng = np.random.default_rng(seed)
-    out = {"batch": batch, "native_kernels": native.AVAILABLE,
+    out = {"batch": batch, "native_kernels": native.available(), "vector_width": native.vector_width(),
            "threads": int(os.environ.get("STRUCTNET_THREADS") or os.cpu_count() or 1)}
     for name, cin, cout, k, size, need_gx in CONVS:
         ho = size - k + 1
@@ -74,7 +74,7 @@ def bench_layers(batch=128, reps=5, warmup=1, seed=0):
         w = (rng.standard_normal((cout, cin, k, k), dtype=np.float32) * 0.01)
         gz = rng.standard_normal((cout, batch, ho, ho), dtype=np.float32)
         row = {"gflop_per_pass": gflop}
-        kernels = {"ours": (cv.corr2d_fwd, cv.corr2d_grad_w, cv.corr2d_grad_x),
+        kernels = {"ours": cv.kernels()[:3],
                    "im2col": (cv.im2col_fwd, cv.im2col_grad_w, cv.im2col_grad_x)}
         for label, (f, g_w, g_x) in kernels.items():
             fwd = _time(lambda: f(x, w), reps, warmup)
@@ -86,7 +86,7 @@ def bench_layers(batch=128, reps=5, warmup=1, seed=0):
             row["torch"] = {"forward_s": fwd, "backward_s": bwd, "forward_gflops": gflop / fwd,
                             "backward_gflops": gflop * (2 if need_gx else 1) / bwd}
         out[name] = row
-        z = cv.corr2d_fwd(x, w)
+        z = cv.kernels()[0](x, w)
         gp = rng.standard_normal((cout, batch, ho // 2, ho // 2), dtype=np.float32)
         prow = {"input": list(z.shape),
                 "ours": {"forward_s": _time(lambda: pool.maxpool_fwd(z), reps, warmup),
@@ -119,7 +119,8 @@ def layers_table(res, source):
         def ms(key, p=p, t=t):
             return " / ".join(f"{v * 1e3:.0f}" if v else "-" for v in (p["ours"][key], t.get(key)))
         lines.append(f"| after {name} | {'x'.join(map(str, p['input']))} | {ms('forward_s')} | {ms('backward_s')} |")
-    lines.append(f"\nFrom `{source}` (section `layers`): batch {res['batch']}, {res['threads']} threads; "
+    lines.append(f"\nFrom `{source}` (section `layers`): batch {res['batch']}, {res['threads']} threads, "
+                 f"{32 * res.get('vector_width', 8)}-bit vectors; "
                  "backward = weight gradient + input gradient (conv1: weight gradient only); "
                  "\"before\" = the im2col + BLAS kernels the native ones replaced.")
     return "\n".join(lines)

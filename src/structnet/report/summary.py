@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytensor.tensor as pt
 
-from structnet.model.backend import compile_fn
+from structnet.engine.backend import compile_fn
 from structnet.model.network import image_input, IMAGE_SIZE, StructNet, build_conv_features, build_image_head, \
     build_pose_embedding, dense_layers
 

@@ -76,7 +76,7 @@ def line_search_stats(log_path, grid):
 
 
 def fc_from_pretrained(path, values):
-    """StructNet's image head started from DconvMP-HML's regression head (deviation 17):
+    """StructNet's image head started from DconvMP-HML's regression head (deviation 19):
     h2 <- r1 (pool3 -> 1024), h3's rows for h2 <- r2 (1024 -> 2048), g7 <- r3 (2048 -> 51).
     h1, h3's rows for h1 (kept at their random init), h4 and the pose branch are untouched.
     With h1's rows of h3 at zero this network's f_P(x) would equal DconvMP-HML's output."""

@@ -1,4 +1,4 @@
-"""Line search over step sizes (Sec. 4, original-code.md ``get_search_steps`` / ``do_opt``)."""
+"""Line search over step sizes (Sec. 4, legacy_notes/original-code.md ``get_search_steps`` / ``do_opt``)."""
 import numpy as np
 
 

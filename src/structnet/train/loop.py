@@ -19,7 +19,7 @@ from structnet.data.dataset import Dataset
 from structnet.data.feed import Feed
 from structnet.errors import UserError
 from structnet.io import write_json
-from structnet.model.backend import describe_mode
+from structnet.engine.backend import describe_mode
 from structnet.train.batches import batch_size, epoch_batches
 from structnet.train.runs import (Log, check_checkpoint, finished_results, load_checkpoint, log_records,
                                   prepare_run_dir, read_curve, save_checkpoint)

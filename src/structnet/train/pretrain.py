@@ -13,9 +13,8 @@ import pytensor.tensor as pt
 
 from structnet.errors import UserError
 from structnet.geometry import poses as P
-from structnet.model.backend import compile_fn, resolve_mode
+from structnet.engine.backend import compile_fn
 from structnet.model.dconvmp import DconvMP, build_cost
-from structnet.model.fncache import cached_function
 from structnet.model.dropout import dropout_mask
 from structnet.model.network import image_input
 from structnet.train.batches import PRETRAIN_DROPOUT_WIDTH, PretrainBatches, detection_targets  # noqa: F401
@@ -69,7 +68,9 @@ class Pretrainer(DconvMP):
         self.t = 0                      # Adam's step count (bias correction)
         self._step = None
 
-    def _compile_step(self):
+    def _graph_step(self):
+        """(inputs, outputs, keywords) of one training step: cost terms out, the parameters
+        and optimiser buffers updated."""
         cfg = self.config
         x = image_input()
         yv, dv = pt.matrix("y", dtype="float32"), pt.matrix("det", dtype="float32")
@@ -92,18 +93,14 @@ class Pretrainer(DconvMP):
                 v = self.state[f"v:{n}"]
                 v_new = mu * v - lrv * g
                 upd += [(v, v_new), (p, p + v_new)]
-        return compile_fn([x, yv, dv, mr, md, lrv, tv], [out["cost"], out["reg"], out["det"]],
-                          mode=cfg.mode, updates=upd, on_unused_input="ignore")
+        return [x, yv, dv, mr, md, lrv, tv], [out["cost"], out["reg"], out["det"]], \
+            {"updates": upd, "on_unused_input": "ignore"}
 
     def step(self, images, y, det, mask_r, mask_d, lr):
         if self._step is None:
-            mode = resolve_mode(self.config.mode)
-            if mode == "JAX":
-                self._step = self._compile_step()
-            else:                       # kept on disk between processes (model/fncache.py)
-                shared = {v.name: v for v in list(self.params.values()) + list(self.state.values())}
-                self._step = cached_function(("Pretrainer.step", sorted(asdict(self.config).items())),
-                                             shared, mode, self._compile_step)
+            shared = {v.name: v for v in list(self.params.values()) + list(self.state.values())}
+            self._step = compile_fn(graph=self._graph_step, mode=self.config.mode,
+                                    cache=(("Pretrainer.step", sorted(asdict(self.config).items())), shared))
         self.t += 1
         c, r, d = self._step(images, y, det, mask_r, mask_d, np.float32(lr), np.float32(self.t))
         return {"cost": float(c), "reg": float(r), "det": float(d)}

@@ -13,8 +13,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 
-from structnet.model.backend import compile_fn, resolve_mode
-from structnet.model.fncache import cached_function
+from structnet.engine.backend import compile_fn, resolve_mode
 from structnet.model.cost import build_maxmargin_cost
 from structnet.model.network import (CONCAT_WIDTH, POOL2_WIDTH, POOL3_WIDTH, image_input, pose_input, mask_input,
                                      build_conv_features, build_image_head, build_pose_embedding, no_dropout)
@@ -78,82 +77,96 @@ class StepFunctions:
                          for n, sh in zip(self.names, shapes)]
         return self.gbuf
 
-    def _get(self, key):
-        """The compiled function ``key``: built once per object, and kept on disk between
-        processes (``structnet.model.fncache``) in the CPU modes."""
-        if key in self._fns:
-            return self._fns[key]
-        mode = resolve_mode(self.net.config.mode)
-        if self.profile or isinstance(key, tuple) or mode == "JAX":
-            fn = self._build(key)
-        else:
-            parts = ("StepFunctions", key, self.from_features, tuple(self.names), sorted(self.eps.items()),
-                     sorted(asdict(self.net.config).items()))
-            shared = {v.name: v for v in list(self.net.params.values()) + self._gbuf()}
-            fn = cached_function(parts, shared, mode, lambda: self._build(key))
-        self._fns[key] = fn
+    def _get(self, key, *args):
+        """The compiled function of graph ``key`` (``_graph_<key>(*args)``): built once per
+        object; ``compile_fn`` keeps it on disk between processes where its rules allow."""
+        name = (key,) + args
+        if name in self._fns:
+            return self._fns[name]
+        parts = ("StepFunctions", name, self.from_features, tuple(self.names), sorted(self.eps.items()),
+                 sorted(asdict(self.net.config).items()))
+        shared = {v.name: v for v in list(self.net.params.values()) + self._gbuf()}
+        fn = compile_fn(graph=lambda: getattr(self, f"_graph_{key}")(*args), mode=self.net.config.mode,
+                        cache=(parts, shared), profile=self.profile)
+        self._fns[name] = fn
         return fn
 
-    def _build(self, key):
-        net, p, mode = self.net, self.net.params, self.net.config.mode
+    # the graphs: each -> (inputs, outputs, pytensor.function keywords) ----------------
+    def _graph_features(self):
+        """images -> the frozen conv features (pool2, pool3 flattened)."""
+        img = image_input()
+        conv = build_conv_features(self.net.params, img)
+        return [img], [conv["pool2_flat"], conv["pool3_flat"]], {}
+
+    def _graph_grad(self):
+        """Cost terms and the gradient under a dropout mask (ones: dropout off), the gradient
+        into the shared buffers."""
         xs, y, cand, margins = _inputs(self.from_features)
-        ins = xs + [y, cand, margins]
-        params = [p[n] for n in self.names]
-        if key == "features":
-            img = image_input()
-            conv = build_conv_features(p, img)
-            fn = compile_fn([img], [conv["pool2_flat"], conv["pool3_flat"]], mode=mode)
-        elif key == "grad":        # cost and gradient under a dropout mask (ones: dropout off) into shared buffers
-            mask = mask_input()
-            out = _cost(net, xs, y, cand, margins, mask)
-            grads = pytensor.grad(out["cost"], params)
-            self._gbuf()
-            fn = compile_fn(ins + [mask], [out[k] for k in OUTPUTS], mode=mode,
-                            updates=[(b, pt.cast(g, "float32")) for b, g in zip(self.gbuf, grads)],
-                            profile=self.profile)
-        elif key == "apply":       # theta <- theta - s * eps * g, g the last gradient
-            self._gbuf()
-            s = pt.scalar("step", dtype="float32")
-            # the cast keeps parameters float32 where a backend computes in float64 (JAX with x64)
-            upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
-                   for n, v, g in zip(self.names, params, self.gbuf)]
-            fn = compile_fn([s], [], mode=mode, updates=upd)
-        elif key == "trial_prep":  # per batch: what the line search's costs share (_linear_trial)
-            self._gbuf()
-            g = dict(zip(self.names, self.gbuf))
-            outs, norms = [], []
-            for layer, i in LINEAR:
-                W, gW = p[f"{layer}/W"], g[f"{layer}/W"]
-                outs += [pt.dot(xs[i], W), pt.dot(xs[i], gW)]
-                norms += [(a * b).sum(acc_dtype="float64", dtype="float64") for a, b in ((W, W), (W, gW), (gW, gW))]
-            fn = compile_fn(xs, outs + [pt.stack(norms)], mode=mode)
-        elif key == "trial" and self._linear_trial():
-            fn = self._compile_linear_trial()
-        elif key == "trial":       # dropout off: cost at theta - s * eps * g (line search)
-            self._gbuf()
-            s = pt.scalar("step", dtype="float32")
-            out = _cost(net, xs, y, cand, margins, None)
-            moved = {v: v - (s * np.float32(self.eps[n])) * g
-                     for n, v, g in zip(self.names, params, self.gbuf)}
-            cost = graph_replace(out["cost"], moved, strict=False)
-            fn = compile_fn(ins + [s], cost, mode=mode)
-        elif isinstance(key, tuple):  # one whole Algorithm-1 batch in one call: ("batch", B, C, grid steps)
-            fn = self._compile_batch(*key[1:])
-        elif key == "embed":       # f_I and f_P from the conv features, dropout off
-            head = build_image_head(p, xs[0], xs[1]) if self.from_features else None
-            if head is None:
-                conv = build_conv_features(p, xs[0])
-                head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
-            fn = compile_fn(xs, [head["h4"], head["g7"]], mode=mode)
-        elif key == "forward":     # scores of a batch against candidates, dropout off
-            img, cand_ = image_input(), pose_input("cand")
-            conv = build_conv_features(p, img)
-            head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
-            fj = build_pose_embedding(p, cand_, net.config.pose_embedding)
-            fn = compile_fn([img, cand_], pt.dot(head["h4"], fj.T), mode=mode)
+        mask = mask_input()
+        out = _cost(self.net, xs, y, cand, margins, mask)
+        grads = pytensor.grad(out["cost"], [self.net.params[n] for n in self.names])
+        return (xs + [y, cand, margins, mask], [out[k] for k in OUTPUTS],
+                {"updates": [(b, pt.cast(g, "float32")) for b, g in zip(self._gbuf(), grads)]})
+
+    def _graph_apply(self):
+        """theta <- theta - s * eps * g, g the last gradient (the cast keeps parameters
+        float32 where a backend computes in float64: JAX with x64)."""
+        s = pt.scalar("step", dtype="float32")
+        upd = [(self.net.params[n], pt.cast(self.net.params[n] - (s * np.float32(self.eps[n])) * g, "float32"))
+               for n, g in zip(self.names, self._gbuf())]
+        return [s], [], {"updates": upd}
+
+    def _graph_trial_prep(self):
+        """Per batch, what the line search's costs share (``_linear_trial_cost``): h1's and
+        h2's products with W and with g, and the squared norms (float64)."""
+        xs, _, _, _ = _inputs(self.from_features)
+        g = dict(zip(self.names, self._gbuf()))
+        outs, norms = [], []
+        for layer, i in LINEAR:
+            W, gW = self.net.params[f"{layer}/W"], g[f"{layer}/W"]
+            outs += [pt.dot(xs[i], W), pt.dot(xs[i], gW)]
+            norms += [(a * b).sum(acc_dtype="float64", dtype="float64") for a, b in ((W, W), (W, gW), (gW, gW))]
+        return xs, outs + [pt.stack(norms)], {}
+
+    def _graph_trial(self):
+        """The cost at theta - s * eps * g, dropout off (the line search): through the linear
+        expansion (``_linear_trial_cost``) when h1 and h2 train on frozen features, else every
+        trained parameter moved in the graph."""
+        self._gbuf()
+        _, y, cand, margins = _inputs(True)
+        s = pt.scalar("step", dtype="float32")
+        if self._linear_trial():
+            prods = {layer: tuple(pt.matrix(f"{layer}_{t}", dtype="float32",
+                                            shape=(None, self.net.params[f"{layer}/W"].type.shape[1]))
+                                  for t in ("xW", "xg")) for layer, _ in LINEAR}
+            norms = pt.vector("norms", dtype="float64")
+            cost = self._linear_trial_cost(s, prods, norms, y, cand, margins, dict(zip(self.names, self.gbuf)))
+            return [v for layer, _ in LINEAR for v in prods[layer]] + [norms, y, cand, margins, s], cost, {}
+        xs, y, cand, margins = _inputs(self.from_features)
+        out = _cost(self.net, xs, y, cand, margins, None)
+        moved = {self.net.params[n]: self.net.params[n] - (s * np.float32(self.eps[n])) * g
+                 for n, g in zip(self.names, self.gbuf)}
+        return xs + [y, cand, margins, s], graph_replace(out["cost"], moved, strict=False), {}
+
+    def _graph_embed(self):
+        """f_I and f_P from the conv features (or the images), dropout off."""
+        p = self.net.params
+        xs, _, _, _ = _inputs(self.from_features)
+        if self.from_features:
+            head = build_image_head(p, xs[0], xs[1])
         else:
-            raise KeyError(key)
-        return fn
+            conv = build_conv_features(p, xs[0])
+            head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
+        return xs, [head["h4"], head["g7"]], {}
+
+    def _graph_forward(self):
+        """Scores of a batch of images against candidates, dropout off."""
+        p = self.net.params
+        img, cand = image_input(), pose_input("cand")
+        conv = build_conv_features(p, img)
+        head = build_image_head(p, conv["pool2_flat"], conv["pool3_flat"])
+        fj = build_pose_embedding(p, cand, self.net.config.pose_embedding)
+        return [img, cand], pt.dot(head["h4"], fj.T), {}
 
     def _linear_trial(self):
         """The line search's costs from ``trial_prep``: frozen features, h1 and h2 trained."""
@@ -181,26 +194,13 @@ class StepFunctions:
         moved = {p[n]: p[n] - (s * np.float32(self.eps[n])) * grads[n] for n in self.names if n not in linear_w}
         return graph_replace(out["cost"], moved, strict=False)
 
-    def _compile_linear_trial(self):
-        """The line search's cost from ``trial_prep``'s A, G and float64 norms
-        (``_linear_trial_cost``). Equal to the direct cost up to float32 rounding (tested)."""
-        self._gbuf()
-        _, y, cand, margins = _inputs(True)
-        s = pt.scalar("step", dtype="float32")
-        prods = {layer: tuple(pt.matrix(f"{layer}_{t}", dtype="float32", shape=(None, self.net.params[f"{layer}/W"].type.shape[1]))
-                              for t in ("xW", "xg")) for layer, _ in LINEAR}
-        norms = pt.vector("norms", dtype="float64")
-        cost = self._linear_trial_cost(s, prods, norms, y, cand, margins, dict(zip(self.names, self.gbuf)))
-        return compile_fn([v for layer, _ in LINEAR for v in prods[layer]] + [norms, y, cand, margins, s], cost,
-                          mode=self.net.config.mode)
-
     def batch_layout(self, batch, n_cand, n_steps):
         """The fused batch's one input vector: [(name, shape)] of images, y, cand, margins,
         mask and the grid, in order (float32, concatenated flat)."""
         return [("images", (batch, 3, 112, 112)), ("y", (batch, 51)), ("cand", (n_cand, 51)),
                 ("margins", (batch, n_cand)), ("mask", (batch, CONCAT_WIDTH)), ("grid", (n_steps,))]
 
-    def _compile_batch(self, batch, n_cand, n_steps):
+    def _graph_batch(self, batch, n_cand, n_steps):
         """One Algorithm-1 batch in one compiled call, one transfer each way: a float32 vector
         of images, poses, candidates, margins, dropout mask and step grid in (``batch_layout``);
         the frozen conv features; the gradient with dropout off; the cost at every step of the
@@ -209,7 +209,7 @@ class StepFunctions:
         finite costs); the update with dropout on at that step; a float32 vector out (cost,
         hinge, aux, reg, the B violated indices, the trial costs, the best step's index, the
         update's cost). The parameters stay where the backend keeps them (a device)."""
-        net, p, mode = self.net, self.net.params, self.net.config.mode
+        net, p = self.net, self.net.params
         lay = self.batch_layout(batch, n_cand, n_steps)
         total = sum(int(np.prod(shape)) for _, shape in lay)
         packed = pt.vector("packed", dtype="float32", shape=(total,))
@@ -246,15 +246,15 @@ class StepFunctions:
         f32 = [pt.cast(out[k], "float32") for k in ("cost", "hinge", "aux", "reg")]
         result = pt.concatenate([pt.stack(f32), pt.cast(out["violated"], "float32"), trials,
                                  pt.stack([pt.cast(best, "float32"), pt.cast(out_u["cost"], "float32")])])
-        return compile_fn([packed], result, mode=mode, updates=upd, profile=self.profile)
+        return [packed], result, {"updates": upd}
 
     def batch(self, images, y, cand, margins, mask, grid):
-        """One Algorithm-1 batch (``_compile_batch``) -> dict: cost, hinge, aux, reg,
+        """One Algorithm-1 batch (``_graph_batch``) -> dict: cost, hinge, aux, reg,
         violated (B,) candidate indices, trial_costs (len(grid),), step, update_cost."""
         grid = np.asarray(grid, np.float32)
         B, C, n = len(images), len(cand), len(grid)
         packed = np.concatenate([np.asarray(a, np.float32).reshape(-1) for a in (images, y, cand, margins, mask, grid)])
-        r = np.asarray(self._get(("batch", B, C, n))(packed))
+        r = np.asarray(self._get("batch", B, C, n)(packed))
         out = {"cost": r[0], "hinge": r[1], "aux": r[2], "reg": r[3], "violated": r[4:4 + B].astype(np.int64)}
         trials, (best, ucost) = r[4 + B:4 + B + n], r[4 + B + n:]
         out.update(trial_costs=[float(c) for c in trials], step=float(grid[int(best)]), update_cost=float(ucost))

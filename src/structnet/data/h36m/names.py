@@ -3,7 +3,7 @@ import re
 
 from structnet.geometry.protocol import ACTIONS, CAMERA_IDS, FPS, SUBJECTS, TEST_SUBJECTS, TRAIN_SUBJECTS  # noqa: F401
 
-# 32-joint indices of the 17 joints the paper uses (spec/h36m.md), in the project's order
+# 32-joint indices of the 17 joints the paper uses (legacy_notes/h36m.md), in the project's order
 JOINTS_17 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 # official action ids (metadata.xml <actionnames>, 1 = all): 2..16
 OFFICIAL_ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Posing", "Purchases",

@@ -140,11 +140,3 @@ def global_transforms(m, rest=False):
             P[:, j] = P[:, jt.parent] + np.einsum("fab,fb->fa", Rp, trans)
             R[:, j] = Rp @ rot
     return P, R
-
-
-def load(path, user_map=None, unit=None):
-    """Positions (F, 17, 3) mm, z up, and the frame rate of a BVH file of any known rig
-    (``structnet.data.synthetic.rigs``)."""
-    from structnet.data.synthetic.rigs import to_h36m
-    m = parse(path)
-    return to_h36m(m, user_map, unit)[0], 1.0 / m.frame_time

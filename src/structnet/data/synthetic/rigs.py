@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from structnet.data.synthetic.bvh import global_transforms, parse
 from structnet.geometry import skeleton as S
 from structnet.errors import UserError
 
@@ -159,9 +160,14 @@ def up_rotation(P, idx):
     return np.eye(3) + K + K @ K, name           # 90 degrees: sin = 1, 1 - cos = 1
 
 
+def load(path, user_map=None, unit=None):
+    """Positions (F, 17, 3) mm, z up, and the frame rate of a BVH file of any known rig."""
+    m = parse(path)
+    return to_h36m(m, user_map, unit)[0], 1.0 / m.frame_time
+
+
 def to_h36m(m, user_map=None, unit=None):
     """(F, 17, 3) world mm, z up, and a report {rig, unit, up, head_top} of a parsed BVH."""
-    from structnet.data.synthetic.bvh import global_transforms
     rig, idx = detect(m, user_map)
     P, R = global_transforms(m)
     leg = np.median(np.linalg.norm(P[:, idx["Lhip"]] - P[:, idx["Lknee"]], axis=-1)
