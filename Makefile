@@ -88,7 +88,9 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(SN) bench --modes $(BENCH_MODES) --out bench/results/network.json --readme README.md
+	$(SN) bench --modes $(BENCH_MODES) --out bench/results/network.json --readme README.md \
+	  --notes legacy_notes/speed.md \
+	  $(if $(wildcard $(DATA)/train.h5),--feed-data $(DATA)/train.h5)
 
 bench-h36m: $(STAMP)
 	$(SN) bench --sections h36m --out bench/results/h36m_extract.json --readme README.md

@@ -17,5 +17,11 @@ def test_bench_child_jax_batch_128():
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     from structnet.report.bench import STEPS
-    assert out["mode"] == "JAX" and out["batch"] == 128 and out["algo1_fused"] is True
+    assert out["mode"] == "JAX" and out["batch"] == 128 and out["algo1_fused"] is True and out["waited"] is True
     assert all(0 < out[k] < 120 for k in STEPS)
+    # XLA's account of the fused Algorithm-1 batch: no float64 tensor over 1 MB (PyTensor's JAX
+    # sums used to promote the weights), and FLOPs within 1.5x of what the batch needs (each
+    # line-search step used to recompute the whole gradient: 1.69x at paper sizes)
+    x = out["xla"]["algo1_batch"]
+    assert x["f64_over_1mb"] == 0 and x["convolutions"] == 3
+    assert x["flops_over_needed"] <= 1.5, x

@@ -39,6 +39,11 @@ def algorithm1_batch(steps, ws, poseset, x, y, cand_idx, mask, k_most_violated, 
     computed them (``structnet.train.batches.TrainBatches``). Returns the log record (cost
     terms, chosen step, trial costs) and the number of image-candidate pairs scored."""
     top = ws.most_frequent(k_most_violated)
+    if len(top) < k_most_violated:
+        # an empty working set (the first batch) gives fewer than K: pad with sampled
+        # candidates, which a repeat leaves every argmax and cost as they are, so that the
+        # candidate count, and with it every compiled shape (JAX), is C + K from the start
+        top = np.concatenate([top, cand_idx[:k_most_violated - len(top)]])
     if margins is None:
         margins = P.mpjpe_matrix(y, poseset[cand_idx])
     cand_idx = np.concatenate([cand_idx, top])                                  # C + K candidates

@@ -11,7 +11,6 @@ from dataclasses import asdict
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.graph.replace import graph_replace
 
 from structnet.engine.backend import compile_fn, resolve_mode
 from structnet.model.cost import build_maxmargin_cost
@@ -37,8 +36,12 @@ def _inputs(from_features):
     return x, pose_input("y"), pose_input("cand"), pt.matrix("margins", dtype="float32")
 
 
-def _cost(net, xs, y, cand, margins, mask):
-    p = net.params
+def _cost(net, xs, y, cand, margins, mask, params=None):
+    """Eq. (12) for ``net`` at ``params`` (name -> variable; default its shared parameters:
+    a dict of moved ones is the cost at a line-search step, built directly: a graph_replace
+    there cloned the gradient's whole graph into every step, and no rewrite merged the
+    copies back: 11 gradients per fused batch)."""
+    p = net.params if params is None else params
     if len(xs) == 1:
         conv = build_conv_features(p, xs[0])
         f2, f3 = conv["pool2_flat"], conv["pool3_flat"]
@@ -143,10 +146,14 @@ class StepFunctions:
             cost = self._linear_trial_cost(s, prods, norms, y, cand, margins, dict(zip(self.names, self.gbuf)))
             return [v for layer, _ in LINEAR for v in prods[layer]] + [norms, y, cand, margins, s], cost, {}
         xs, y, cand, margins = _inputs(self.from_features)
-        out = _cost(self.net, xs, y, cand, margins, None)
-        moved = {self.net.params[n]: self.net.params[n] - (s * np.float32(self.eps[n])) * g
-                 for n, g in zip(self.names, self.gbuf)}
-        return xs + [y, cand, margins, s], graph_replace(out["cost"], moved, strict=False), {}
+        out = _cost(self.net, xs, y, cand, margins, None, self._moved(s, dict(zip(self.names, self.gbuf))))
+        return xs + [y, cand, margins, s], out["cost"], {}
+
+    def _moved(self, s, grads, skip=()):
+        """The parameters at theta - s * eps * g (name -> variable), those in ``skip`` unmoved."""
+        p = dict(self.net.params)
+        p.update({n: p[n] - (s * np.float32(self.eps[n])) * grads[n] for n in self.names if n not in skip})
+        return p
 
     def _graph_embed(self):
         """f_I and f_P from the conv features (or the images), dropout off."""
@@ -179,7 +186,7 @@ class StepFunctions:
         norms: the six squared norms and inner products (|W|^2, <W, g>, |g|^2 of h1, of h2);
         grads: name -> the gradient (shared buffers or an expression). The 16 M weights of
         h1 and h2 are neither moved nor read per step."""
-        net, p = self.net, self.net.params
+        net = self.net
         pre, extra = {}, []
         for k, (layer, _) in enumerate(LINEAR):
             A, G = prods[layer]
@@ -188,11 +195,11 @@ class StepFunctions:
             se_n = pt.cast(se, norms.dtype)
             extra.append(norms[3 * k] - 2 * se_n * norms[3 * k + 1] + se_n ** 2 * norms[3 * k + 2])
         linear_w = {f"{layer}/W" for layer, _ in LINEAR}
-        out = build_maxmargin_cost(p, net.config, None, None, y, cand, margins, None,
-                                   [p[n] for n in net.fc_weight_names() if n not in linear_w], pre=pre,
+        pm = self._moved(s, grads, skip=linear_w)
+        out = build_maxmargin_cost(pm, net.config, None, None, y, cand, margins, None,
+                                   [pm[n] for n in net.fc_weight_names() if n not in linear_w], pre=pre,
                                    reg_extra=sum(extra))
-        moved = {p[n]: p[n] - (s * np.float32(self.eps[n])) * grads[n] for n in self.names if n not in linear_w}
-        return graph_replace(out["cost"], moved, strict=False)
+        return out["cost"]
 
     def batch_layout(self, batch, n_cand, n_steps):
         """The fused batch's one input vector: [(name, shape)] of images, y, cand, margins,
@@ -233,8 +240,7 @@ class StepFunctions:
             norms = pt.stack(norms)
             trials = [self._linear_trial_cost(grid[k], prods, norms, y, cand, margins, grads) for k in range(n_steps)]
         else:
-            trials = [graph_replace(out["cost"], {v: v - (grid[k] * np.float32(self.eps[n])) * grads[n]
-                                                  for n, v in zip(self.names, params)}, strict=False)
+            trials = [_cost(net, xs, y, cand, margins, None, self._moved(grid[k], grads))["cost"]
                       for k in range(n_steps)]
         trials = pt.cast(pt.stack(trials), "float32")
         best = pt.argmin(pt.switch(pt.isfinite(trials), trials, np.float32(np.inf)))
