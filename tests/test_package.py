@@ -126,5 +126,5 @@ def test_the_readme_is_a_guide_not_a_notebook():
     text = open(os.path.join(SRC, "..", "..", "README.md")).read()
     assert len(text.splitlines()) <= 300
     assert "make all" in text and "make test" in text and "../shared" not in text
-    for marker in ("results", "speed-bench", "layers-bench", "h36m-bench"):
+    for marker in ("results", "speed-bench", "h36m-bench"):
         assert f"<!-- {marker}:begin" in text and f"<!-- {marker}:end -->" in text
