@@ -64,3 +64,11 @@ def fetch_root(tmp_path_factory):
     from structnet.data.synthetic import h36m_fixtures as fixtures
     root = tmp_path_factory.mktemp("h36m-fetch")
     return root, fixtures.fetch_tree(str(root))
+
+
+@pytest.fixture(autouse=True)
+def _no_interrupt_left():
+    """A test that sends itself SIGINT leaves ``structnet.io``'s interrupt flag set: clear it."""
+    yield
+    from structnet import io
+    io._INTERRUPTED.clear()

@@ -242,9 +242,22 @@ def _evaluate(args):
 
 
 def main(argv=None):
+    """Run a command; exit 2 for bad input (one line), 130 for Ctrl-C (even one a library
+    swallowed: ``structnet.io.interrupted``), else its own code."""
+    code = _main(argv)
+    from structnet.io import interrupted
+    if interrupted() and code != 130:
+        print("structnet: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def _main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     _quiet()
     from structnet.errors import UserError
+    from structnet.io import install_interrupt
+    install_interrupt()
     try:
         from structnet.engine.backend import resolve_mode
         if os.environ.get("STRUCTNET_MODE"):

@@ -16,6 +16,38 @@ from structnet.errors import UserError
 PARAMS_FORMAT = "structnet-checkpoint-1"    # models and checkpoints alike (the name is historical)
 
 
+#: set by the SIGINT handler (``install_interrupt``) and by ``deferred_interrupt``: an interrupt
+#: the user sent, even when the KeyboardInterrupt it raised was swallowed (raised inside a
+#: finalizer or a library's cleanup, Python prints "Exception ignored" and goes on: seen with
+#: worker processes, 5 of 15 tries). Loops check it (``check_interrupt``), writers look at it
+#: before they replace a file, and the command line exits 130 when it is set.
+_INTERRUPTED = []
+
+
+def _on_sigint(signum, frame):
+    _INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
+
+
+def install_interrupt():
+    """Ctrl-C raises KeyboardInterrupt as usual and is also remembered (main thread only)."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def interrupted():
+    """Whether Ctrl-C was pressed in this process (``install_interrupt``)."""
+    return bool(_INTERRUPTED)
+
+
+def check_interrupt():
+    """Raise KeyboardInterrupt if Ctrl-C was pressed, even if its first raise was swallowed."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
+
+
 class deferred_interrupt:
     """Hold Ctrl-C (SIGINT) back while an atomic write runs, then raise it once the write is
     complete: h5py's cleanup swallows a KeyboardInterrupt raised inside it, so a run
@@ -32,6 +64,7 @@ class deferred_interrupt:
 
     def _handler(self, signum, frame):
         self.caught = True
+        _INTERRUPTED.append(signum)
 
     def __exit__(self, *exc):
         import signal
@@ -80,6 +113,7 @@ def atomic_write(path, write):
     held back until the rename (``deferred_interrupt``)."""
     path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
+    check_interrupt()                   # an earlier Ctrl-C that was swallowed: write nothing
     with deferred_interrupt():
         try:
             write(tmp)

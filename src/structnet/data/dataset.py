@@ -88,6 +88,10 @@ class Writer:
         self.n += n
 
     def close(self):
+        from structnet.io import interrupted
+        if interrupted():               # Ctrl-C during the build, even one that was swallowed:
+            self.abort()                # the older file stays
+            raise KeyboardInterrupt
         if self._count:
             mean = self._sum / self._count
             self.f["stats/rgb_mean"] = mean

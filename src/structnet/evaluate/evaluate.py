@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from structnet.geometry import metrics
+from structnet.evaluate.alignment import alignment
 from structnet.evaluate.baselines import reference_predictions
 from structnet.geometry import poses as P
 from structnet.data.dataset import Dataset
@@ -104,10 +105,11 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     reference = {name: method_errors(p, gt, actions, test.actions) for name, p in refs.items()}
     sweep = {A: metrics.mpjpe(structnet_avg(idx, poseset, A), gt) for A in SWEEP_A if A <= k}
     # how well image and pose embeddings align on the training images (Sec. 6: 97% within 30 mm)
+    aligned = alignment(net, train, poseset, pose_emb)
     np.savez(os.path.join(out_dir, "topk.npz"), idx=idx[:, :max(avg)], scores=scores[:, :max(avg)])
     out = {"model": model_path, "data": data_dir, "test_images": len(test), "pose_set": len(poseset), "pose_set_file": poseset_path,
            "actions": test.actions, "methods": results, "not_run": not_run, "reference": reference, "reference_note": ref_note,
-           "avg_sweep": sweep,
+           "avg_sweep": sweep, "alignment": aligned,
            "seconds": {"image_pass": t_pose - t_img, "pose_set_embeddings": t_score - t_pose,
                        "scoring_top_k": t_done - t_score, "total": time.perf_counter() - t0}}
     write_json(os.path.join(out_dir, "results.json"), out)

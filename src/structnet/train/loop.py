@@ -18,7 +18,7 @@ import numpy as np
 from structnet.data.dataset import Dataset
 from structnet.data.feed import Feed
 from structnet.errors import UserError
-from structnet.io import write_json
+from structnet.io import check_interrupt, write_json
 from structnet.engine.backend import describe_mode
 from structnet.train.batches import batch_size, epoch_batches
 from structnet.train.runs import (Log, check_checkpoint, finished_results, load_checkpoint, log_records,
@@ -165,6 +165,7 @@ def run_phase(phase, run_dir, resume, config_dict, feed_workers=0):
     if feed.note:
         print(f"structnet: {feed.note}", flush=True)
     for (epoch, b, _), batch in feed:
+        check_interrupt()
         wait = feed.wait_s
         tb = time.perf_counter()
         step_no = epoch * nb + b
@@ -187,6 +188,7 @@ def run_phase(phase, run_dir, resume, config_dict, feed_workers=0):
         elif (b + 1) % cfg.ckpt_every == 0:
             save(epoch, b + 1)
     bar.close()
+    check_interrupt()
     elapsed = time.perf_counter() - t0
     extra = phase.finish(run_dir)
     log_path = os.path.join(run_dir, "log.jsonl")

@@ -32,7 +32,7 @@ from structnet.errors import UserError
 from structnet.data.h36m import formats, layout, names
 from structnet.data.h36m.formats import SequenceError
 from structnet.geometry.camera import joint_box
-from structnet.io import atomic_write, worker_init, write_json
+from structnet.io import check_interrupt, atomic_write, worker_init, write_json
 
 SPLITS = {"train": names.TRAIN_SUBJECTS, "test": names.TEST_SUBJECTS}
 
@@ -345,6 +345,7 @@ def _run_units(pending, cams, cfg, kind, shard, split, progress):
             pool, it = None, map(_task, jobs)
         try:
             for key, n, probs, failed in it:
+                check_interrupt()
                 images += n
                 if bar is not None:
                     bar.update(1)

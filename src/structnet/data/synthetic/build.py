@@ -18,7 +18,7 @@ from structnet.data.synthetic import motion as M
 from structnet.data.synthetic import render as R
 from structnet.data.dataset import Writer, camera_tables
 from structnet.errors import UserError
-from structnet.io import worker_init
+from structnet.io import check_interrupt, worker_init
 
 
 @dataclass
@@ -137,6 +137,7 @@ def build(cfg, path, split, progress=None):
         ctx = mp.get_context("fork")
         with ctx.Pool(workers, initializer=worker_init) if workers > 1 else _Serial() as pool:
             for res in pool.imap(render_unit, jobs):
+                check_interrupt()
                 w.append(**res)
                 n += len(res["images"])
                 if bar:
