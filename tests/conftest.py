@@ -68,7 +68,7 @@ def fetch_root(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_interrupt_left():
-    """A test that sends itself SIGINT leaves ``structnet.io``'s interrupt flag set: clear it."""
+    """A test that sends itself SIGINT leaves ``structnet.interrupt``'s flag set: clear it."""
     yield
-    from structnet import io
-    io._INTERRUPTED.clear()
+    from structnet import interrupt
+    interrupt._INTERRUPTED.clear()

@@ -1,5 +1,4 @@
 """``python -m structnet <command>``: one entry point; user errors are one line, exit 2."""
-import argparse
 import os
 import sys
 import warnings
@@ -105,7 +104,7 @@ def _splits(text):
 
 def _data(args):
     import json
-    from structnet.io import at_least, out_dir
+    from structnet.io import at_least, claim_dir, out_file
     from structnet.io import remove_stale_temporaries
     at_least(args.workers, 1, "--workers")
     at_least(args.seed, 0, "--seed")
@@ -123,9 +122,11 @@ def _data(args):
         if cfg.bvh_map:
             load_user_map(cfg.bvh_map)
         if cfg.bvh_unit:
-            unit_scale(1.0, unit=cfg.bvh_unit)
+            unit_scale(float("nan"), unit=cfg.bvh_unit)
         check_splits(cfg, splits)
-    out_dir(args.out, "--out")
+    claim_dir(args.out, "data", "--out")
+    for split in splits:                 # each output file before any rendering
+        out_file(os.path.join(args.out, f"{split}.h5"), "--out")
     for split in splits:
         path = os.path.join(args.out, f"{split}.h5")
         remove_stale_temporaries(path)
@@ -136,7 +137,7 @@ def _data(args):
 
 def _data_h36m(args, splits):
     import json
-    from structnet.io import out_dir
+    from structnet.io import claim_dir
     from structnet.errors import UserError
     from structnet.data.h36m import names
     from structnet.data.h36m.extract import ExtractConfig, extract
@@ -147,7 +148,7 @@ def _data_h36m(args, splits):
     splits = tuple(splits)
     if not args.root and not args.npz:
         raise UserError("--dataset h36m needs --root (H36M_ROOT=...): the release or h36m-fetch directory")
-    out_dir(args.out, "--out")
+    claim_dir(args.out, "data", "--out", reads=[args.root])
     if args.npz:
         from structnet.data.h36m.npz import convert
         print(json.dumps(convert(args.npz, os.path.join(args.out, "poses.h5"), actions=actions, every=args.every)))
@@ -169,7 +170,7 @@ def _data_h36m(args, splits):
 
 def _train(args):
     import json
-    from structnet.io import out_dir
+    from structnet.io import claim_dir
     from structnet.config import get_preset
     from structnet.errors import UserError
     from structnet.train.algorithm1 import run_train
@@ -178,8 +179,8 @@ def _train(args):
     cfg = get_preset(args.preset).override(args.set)
     workers = resolve_workers(args.feed_workers)
     if args.command == "pretrain":
-        out_dir(args.run, "--run")
-        res = run_pretrain(cfg, out_dir(os.path.join(args.run, "pretrain"), "--run"), resume=args.resume,
+        claim_dir(args.run, "run", "--run")
+        res = run_pretrain(cfg, claim_dir(os.path.join(args.run, "pretrain"), "pretrain", "--run"), resume=args.resume,
                            feed_workers=workers)
     else:
         pre = args.pretrained or os.path.join(args.run, "pretrain", "model.h5")
@@ -187,8 +188,9 @@ def _train(args):
             raise UserError(f"{pre}: no pre-trained network; run `make pretrain` first (or pass --pretrained)")
         out = args.out or os.path.join(args.run, "train")
         if not args.out:
-            out_dir(args.run, "--run")
-        res = run_train(cfg, out_dir(out, "--out" if args.out else "--run"), pre, resume=args.resume,
+            claim_dir(args.run, "run", "--run")
+        res = run_train(cfg, claim_dir(out, "train", "--out" if args.out else "--run", reads=[os.path.dirname(pre)]),
+                        pre, resume=args.resume,
                         feed_workers=workers)
     print(json.dumps(res))
     return 0
@@ -196,13 +198,13 @@ def _train(args):
 
 def _evaluate(args):
     import json
-    from structnet.io import out_dir, out_file
+    from structnet.io import claim_dir, dir_kind, not_an_input, out_file
     from structnet.errors import UserError
     if args.command == "eval":
         from structnet.evaluate.evaluate import run_eval
         if args.pretrained and not os.path.isfile(args.pretrained):
             raise UserError(f"{args.pretrained}: no such pre-trained model (--pretrained)")
-        out_dir(args.out, "--out")
+        claim_dir(args.out, "eval", "--out", reads=[args.run, args.data])
         res = run_eval(args.run, args.data, args.out, args.pretrained, pose_set=args.pose_set)
         print(json.dumps({k: v["all"] for k, v in res["methods"].items()}))
     elif args.command == "apf":
@@ -212,13 +214,20 @@ def _evaluate(args):
         at_least(args.layers, 1, "--layers")
         at_least(args.particles, 1, "--particles")
         at_least(args.max_images, 0, "--max-images")
+        from structnet.io import check_memory
+        # APF's resampling compares every particle with every other: 64 images x particles^2 flags
+        check_memory(64 * args.particles * (args.particles + 51 * 8 * 6), f"--particles {args.particles}")
         out_file(os.path.join(args.eval, "results.json"), "--eval")
+        if dir_kind(args.eval) not in ("eval", None):
+            raise UserError(f"{args.eval}: holds no evaluation (--eval): run `make eval` and pass its --out")
         print(json.dumps(run_apf(args.run, args.data, args.eval, args.A, args.layers, args.particles,
                                  max_images=args.max_images, pose_set=args.pose_set)["all"]))
     elif args.command == "tables":
         from structnet.io import write_text
         from structnet.report.tables import check_readme, render_tables, update_readme
         out_file(args.out, "--out")
+        reads = [os.path.join(args.eval, "results.json"), args.embedding, args.readme]
+        not_an_input(args.out, "--out", reads)
         if args.readme:
             check_readme(args.readme)
         text = render_tables(args.eval, args.ablations, args.embedding)
@@ -231,21 +240,23 @@ def _evaluate(args):
         from structnet.report.figures import figure3, figure4, learning_figure
         read_json(os.path.join(args.eval, "results.json"), "evaluation results", ("methods",),
                   "; run `make eval` first")
-        out_dir(args.out, "--out")
+        claim_dir(args.out, "figures", "--out", reads=[args.run, args.data, args.eval])
         figure3(os.path.join(args.eval, "results.json"), os.path.join(args.out, "figure3.png"))
         learning_figure(os.path.dirname(os.path.normpath(args.run)), os.path.join(args.eval, "results.json"),
                         os.path.join(args.out, "learning.png"))
         stats = figure4(os.path.join(args.run, "model.h5"), args.data, os.path.join(args.out, "figure4.png"),
                         os.path.join(args.eval, "embedding.json"))
+        from structnet.io import mark_dir
+        mark_dir(args.out, "figures")
         print(json.dumps(stats))
     return 0
 
 
 def main(argv=None):
     """Run a command; exit 2 for bad input (one line), 130 for Ctrl-C (even one a library
-    swallowed: ``structnet.io.interrupted``), else its own code."""
+    swallowed: ``structnet.interrupt.interrupted``), else its own code."""
     code = _main(argv)
-    from structnet.io import interrupted
+    from structnet.interrupt import interrupted
     if interrupted() and code != 130:
         print("structnet: interrupted", file=sys.stderr)
         return 130
@@ -256,10 +267,12 @@ def _main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     _quiet()
     from structnet.errors import UserError
-    from structnet.io import install_interrupt
+    from structnet.interrupt import install_interrupt
     install_interrupt()
     try:
         from structnet.engine.backend import resolve_mode
+        from structnet.io import check_environment
+        check_environment()
         if os.environ.get("STRUCTNET_MODE"):
             resolve_mode(os.environ["STRUCTNET_MODE"])
         if argv and argv[0] == "bench":
@@ -276,9 +289,10 @@ def _main(argv=None):
         if args.command in ("eval", "apf", "tables", "figures"):
             return _evaluate(args)
         if args.command == "sample-figure":
-            from structnet.io import out_file
+            from structnet.io import not_an_input, out_file
             from structnet.report.samples import sample_grid
-            out_file(args.out, "--out")
+            out_file(args.out, "--out", suffixes=(".png",))
+            not_an_input(args.out, "--out", [args.data])
             print(sample_grid(args.data, args.out))
     except UserError as e:
         print(f"structnet: error: {' '.join(str(e).split())}", file=sys.stderr)

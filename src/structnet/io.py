@@ -4,7 +4,7 @@ HDF5 parameter format of models and checkpoints (``save_params``, ``load_params`
 and the checks at the boundaries: every output path before the work starts, and the
 artefacts later commands read back (results JSON, top-k files). Each problem is a
 one-line ``UserError`` naming the file or the option; ``structnet.cli`` turns it into
-exit 2. Also: worker processes that die with their parent (``worker_init``)."""
+exit 2. Ctrl-C itself is ``structnet.interrupt``'s."""
 import json
 import os
 
@@ -12,80 +12,9 @@ import h5py
 import numpy as np
 
 from structnet.errors import UserError
+from structnet.interrupt import check_interrupt, deferred_interrupt
 
 PARAMS_FORMAT = "structnet-checkpoint-1"    # models and checkpoints alike (the name is historical)
-
-
-#: set by the SIGINT handler (``install_interrupt``) and by ``deferred_interrupt``: an interrupt
-#: the user sent, even when the KeyboardInterrupt it raised was swallowed (raised inside a
-#: finalizer or a library's cleanup, Python prints "Exception ignored" and goes on: seen with
-#: worker processes, 5 of 15 tries). Loops check it (``check_interrupt``), writers look at it
-#: before they replace a file, and the command line exits 130 when it is set.
-_INTERRUPTED = []
-
-
-def _on_sigint(signum, frame):
-    _INTERRUPTED.append(signum)
-    raise KeyboardInterrupt
-
-
-def install_interrupt():
-    """Ctrl-C raises KeyboardInterrupt as usual and is also remembered (main thread only)."""
-    import signal
-    import threading
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _on_sigint)
-
-
-def interrupted():
-    """Whether Ctrl-C was pressed in this process (``install_interrupt``)."""
-    return bool(_INTERRUPTED)
-
-
-def check_interrupt():
-    """Raise KeyboardInterrupt if Ctrl-C was pressed, even if its first raise was swallowed."""
-    if _INTERRUPTED:
-        raise KeyboardInterrupt
-
-
-class deferred_interrupt:
-    """Hold Ctrl-C (SIGINT) back while an atomic write runs, then raise it once the write is
-    complete: h5py's cleanup swallows a KeyboardInterrupt raised inside it, so a run
-    interrupted mid-checkpoint used to carry on to its end. No-op outside the main thread."""
-
-    def __enter__(self):
-        import signal
-        import threading
-        self.caught = False
-        self.old = None
-        if threading.current_thread() is threading.main_thread():
-            self.old = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        self.caught = True
-        _INTERRUPTED.append(signum)
-
-    def __exit__(self, *exc):
-        import signal
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
-        if self.caught and exc[0] is None:
-            raise KeyboardInterrupt
-        return False
-
-
-def worker_init():
-    """Initializer of every worker pool: Ctrl-C is the parent's to handle (no traceback
-    fragments from workers), and a worker dies with its parent, even a parent killed -9
-    (Linux PR_SET_PDEATHSIG; elsewhere the pool's own shutdown)."""
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)    # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
 
 
 def remove_stale_temporaries(path):
@@ -234,10 +163,90 @@ def out_dir(path, option):
     return path
 
 
-def out_file(path, option):
-    """An output file: its directory exists and is writable, and it is not a directory."""
+KIND_FILE = ".structnet-kind"
+#: what each kind of directory holds, for the messages
+KINDS = {"data": "dataset", "pretrain": "pre-training run", "train": "training run", "eval": "evaluation",
+         "run": "run directory (pretrain/, train/, eval/)", "figures": "figures", "predict": "predictions"}
+
+
+def dir_kind(path):
+    """The kind of structnet directory ``path`` is (``KINDS``), from its marker, else from what
+    it holds (directories written before the markers); None for a new or foreign one."""
+    path = os.fspath(path)
+    try:
+        with open(os.path.join(path, KIND_FILE)) as f:
+            kind = f.read().strip()
+        if kind in KINDS:
+            return kind
+    except OSError:
+        pass
+    if not os.path.isdir(path):
+        return None
+    names = set(os.listdir(path))
+    if names & {"train.h5", "test.h5", "extraction.json"}:
+        return "data"
+    if {"pretrain", "train"} & {n for n in names if os.path.isdir(os.path.join(path, n))}:
+        return "run"
+    if "results.json" in names:
+        try:
+            with open(os.path.join(path, "results.json")) as f:
+                res = json.load(f)
+            if isinstance(res, dict) and res.get("phase") in ("pretrain", "train"):
+                return res["phase"]
+            if isinstance(res, dict) and "methods" in res:
+                return "eval"
+        except (OSError, ValueError):
+            pass
+    if "log.jsonl" in names:
+        try:
+            with open(os.path.join(path, "log.jsonl")) as f:
+                phase = json.loads(f.readline()).get("phase")
+            if phase in ("pretrain", "train"):
+                return phase
+        except (OSError, ValueError, AttributeError):
+            pass
+    return None
+
+
+def claim_dir(path, kind, option, reads=()):
+    """An output directory for a command that writes a ``kind`` (``out_dir``'s checks too): one
+    that holds another kind of results or inputs (a run, a dataset, an evaluation) is a
+    one-line error before any work, and so is one that is a directory the command reads
+    (``reads``). The command marks it (``mark_dir``) when it writes its outputs."""
+    path = os.fspath(path)
+    have = dir_kind(path)
+    if have is not None and have != kind:
+        raise UserError(f"{path}: holds a {KINDS[have]}; {option} would write a {KINDS[kind]} over it"
+                        " (choose another directory)")
+    for r in reads:
+        if r and os.path.exists(r) and os.path.exists(path) and os.path.samefile(path, r):
+            raise UserError(f"{path}: {option} is the directory this command reads ({r}); choose another")
+    return out_dir(path, option)
+
+
+def mark_dir(path, kind):
+    """Say what ``path`` holds (``dir_kind`` reads it), once its command writes its outputs."""
+    marker = os.path.join(os.fspath(path), KIND_FILE)
+    if not os.path.exists(marker):
+        write_text(marker, kind + "\n")
+
+
+def not_an_input(path, option, reads):
+    """``path`` (an output file) must not be one of the files the command reads."""
+    for r in reads:
+        if r and os.path.exists(r) and os.path.exists(path) and os.path.samefile(path, r):
+            raise UserError(f"{path}: {option} is a file this command reads; choose another")
+        if r and os.path.abspath(path) == os.path.abspath(r):
+            raise UserError(f"{path}: {option} is a file this command reads; choose another")
+
+
+def out_file(path, option, suffixes=None):
+    """An output file: its directory exists and is writable, and it is not a directory;
+    ``suffixes``: the name must end with one of them (a PNG in a .xyz is a mistake)."""
     path = os.fspath(path)
     _name_lengths(path, option)
+    if suffixes and not path.lower().endswith(tuple(suffixes)):
+        raise UserError(f"{path}: {option} wants a {' or '.join(suffixes)} file name")
     if os.path.isdir(path):
         raise UserError(f"{path}: is a directory, a file name is wanted ({option})")
     parent = os.path.dirname(os.path.abspath(path))
@@ -277,6 +286,52 @@ def load_topk(path):
     if idx.ndim != 2 or idx.dtype.kind not in "iu" or (idx.size and idx.min() < 0):
         raise UserError(f"{path}: 'idx' is {idx.dtype} {idx.shape}, expected non-negative integers (N, k)")
     return idx
+
+
+def check_environment():
+    """The environment variables that size resources, checked before any work (a value the
+    kernels would read as "all cores" in silence is a one-line error): $STRUCTNET_THREADS a
+    whole number >= 1 (more than 64 are capped by the kernels)."""
+    v = os.environ.get("STRUCTNET_THREADS")
+    if v is not None and v.strip():
+        try:
+            n = int(v)
+        except ValueError:
+            n = None
+        if n is None or n < 1:
+            raise UserError(f"$STRUCTNET_THREADS: {v!r} is not a whole number of threads >= 1 (unset it for every core)")
+
+
+def physical_memory():
+    """Bytes of memory of this machine (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(need, what, share=0.8):
+    """A user number that sizes memory (``what``: the options and values) must fit: ``need``
+    bytes (an estimate of the largest live arrays) against ``share`` of this machine's
+    memory; over it, a one-line UserError before any work (else the machine swaps for
+    minutes or the process is killed)."""
+    have = physical_memory()
+    if have and need > share * have:
+        raise UserError(f"{what}: needs about {need / 2 ** 30:.1f} GB of memory, this machine has"
+                        f" {have / 2 ** 30:.1f} GB; choose smaller values")
+
+
+def cap_workers(asked, items, option="--workers"):
+    """Worker processes for ``items`` work items: ``asked`` (0 or None: one per core), capped at
+    the cores and the items; a cap of a number the user gave is said in one line (each
+    worker is a process: 100,000 of them once took the machine down)."""
+    import sys
+    cpus = os.cpu_count() or 1
+    n = min(asked or cpus, cpus, max(1, items))
+    if asked and n < asked:
+        print(f"structnet: {option} {asked}: using {n} (this machine's {cpus} cores, {items} work items)",
+              file=sys.stderr, flush=True)
+    return n
 
 
 def at_least(value, low, option):

@@ -52,25 +52,44 @@ class Writer:
     is left at ``path``.
     """
 
+    #: bytes kept free on the disk beside what a batch of samples needs
+    RESERVE = 64 << 20
+
     def __init__(self, path, source, actions, subjects, settings, intrinsics, extrinsics, chunk=64):
         self.path = os.fspath(path)
         self.tmp = f"{self.path}.tmp{os.getpid()}"
+        if os.path.isdir(self.path):
+            raise UserError(f"{self.path}: is a directory; the dataset file cannot be written there")
         d = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(d, exist_ok=True)
-        self.f = h5py.File(self.tmp, "w")
-        self.f.attrs.update({"schema": SCHEMA, "source": source, "actions": json.dumps(list(actions)),
-                             "subjects": json.dumps(list(subjects)), "settings": json.dumps(settings)})
-        self.f["camera_intrinsics"] = np.asarray(intrinsics, np.float32)
-        self.f["camera_extrinsics"] = np.asarray(extrinsics, np.float32)
-        for name, (dt, shape) in FIELDS.items():
-            self.f.create_dataset(name, (0,) + shape, dtype=dt, maxshape=(None,) + shape,
-                                  chunks=((1 if name == "images" else chunk),) + shape)
+        from structnet.interrupt import deferred_interrupt
+        self.f = None
+        try:
+            with deferred_interrupt():  # Ctrl-C while the file is made: the temporary goes too
+                self.f = h5py.File(self.tmp, "w")
+                self.f.attrs.update({"schema": SCHEMA, "source": source, "actions": json.dumps(list(actions)),
+                                     "subjects": json.dumps(list(subjects)), "settings": json.dumps(settings)})
+                self.f["camera_intrinsics"] = np.asarray(intrinsics, np.float32)
+                self.f["camera_extrinsics"] = np.asarray(extrinsics, np.float32)
+                for name, (dt, shape) in FIELDS.items():
+                    self.f.create_dataset(name, (0,) + shape, dtype=dt, maxshape=(None,) + shape,
+                                          chunks=((1 if name == "images" else chunk),) + shape)
+        except OSError as e:
+            self.abort()
+            raise UserError(f"{self.path}: cannot be written ({e})") from None
+        except BaseException:
+            self.abort()
+            raise
         self.n = 0
         self._sum = np.zeros(3)
         self._outer = np.zeros((3, 3))
         self._count = 0
 
     def append(self, **arrays):
+        """Add n samples. A full disk is found before HDF5 meets it (a write that fails inside
+        libhdf5 leaves the file in a state that crashed the process): a one-line UserError
+        naming the dataset, the temporary removed by the context manager."""
+        import shutil
         n = len(arrays["images"])
         for name, (dt, shape) in FIELDS.items():
             a = np.asarray(arrays[name])
@@ -78,9 +97,18 @@ class Writer:
                 raise ValueError(f"{name}: shape {a.shape}, expected {(n,) + shape}")
             if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
                 raise ValueError(f"{name} contains NaN or inf")
-            ds = self.f[name]
-            ds.resize(self.n + n, axis=0)
-            ds[self.n:] = a.astype(dt)
+        need = n * sum(np.dtype(dt).itemsize * int(np.prod(shape)) for dt, shape in FIELDS.values())
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(self.tmp))).free
+        if free < need + self.RESERVE:
+            raise UserError(f"{self.path}: the disk is full ({free / 2 ** 20:.0f} MB free; the next {n} samples"
+                            f" need {need / 2 ** 20:.1f} MB and {self.RESERVE >> 20} MB are kept free)")
+        try:
+            for name, (dt, shape) in FIELDS.items():
+                ds = self.f[name]
+                ds.resize(self.n + n, axis=0)
+                ds[self.n:] = np.asarray(arrays[name]).astype(dt)
+        except OSError as e:
+            raise UserError(f"{self.path}: writing failed ({e}); nothing was kept") from None
         px = np.asarray(arrays["images"], np.float64).reshape(-1, 3)
         self._sum += px.sum(0)
         self._outer += px.T @ px
@@ -88,20 +116,27 @@ class Writer:
         self.n += n
 
     def close(self):
-        from structnet.io import interrupted
+        from structnet.interrupt import interrupted
         if interrupted():               # Ctrl-C during the build, even one that was swallowed:
             self.abort()                # the older file stays
             raise KeyboardInterrupt
-        if self._count:
-            mean = self._sum / self._count
-            self.f["stats/rgb_mean"] = mean
-            self.f["stats/rgb_cov"] = self._outer / self._count - np.outer(mean, mean)
-        self.f.close()
-        os.replace(self.tmp, self.path)
+        try:
+            if self._count:
+                mean = self._sum / self._count
+                self.f["stats/rgb_mean"] = mean
+                self.f["stats/rgb_cov"] = self._outer / self._count - np.outer(mean, mean)
+            self.f.close()
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            self.abort()
+            raise UserError(f"{self.path}: writing failed ({e}); nothing was kept") from None
 
     def abort(self):
         try:
-            self.f.close()
+            if self.f is not None:
+                self.f.close()
+        except Exception:                  # noqa: BLE001 (a file HDF5 failed on: remove it anyway)
+            pass
         finally:
             if os.path.exists(self.tmp):
                 os.remove(self.tmp)
@@ -121,6 +156,11 @@ def open_dataset(path):
     """Open and validate a dataset file; every problem is a one-line UserError naming it."""
     path = os.fspath(path)
     if not os.path.exists(path):
+        if os.path.islink(path):
+            try:
+                os.stat(path)
+            except OSError as e:
+                raise UserError(f"{path}: a symbolic link that leads nowhere ({e.strerror})") from None
         raise UserError(f"{path}: no such dataset file (run `make data`)")
     try:
         f = h5py.File(path, "r")
@@ -199,6 +239,16 @@ class Dataset:
         if len(a) and (a.min() < 0 or a.max() >= len(self.actions)):
             raise UserError(f"{self.path}: 'action' indices {int(a.min())}..{int(a.max())} outside its list of"
                             f" {len(self.actions)} actions")
+        cams = self.meta["camera"]
+        n_cam = self.f["camera_intrinsics"].shape[0]
+        if len(cams) and (cams.min() < 0 or cams.max() >= n_cam):
+            raise UserError(f"{self.path}: 'camera' indices {int(cams.min())}..{int(cams.max())} outside its"
+                            f" camera table of {n_cam} (camera_intrinsics)")
+        subj = {int(s) for s in np.unique(self.meta["subject"])}
+        known = {int(str(s).lstrip("S")) for s in self.subjects if str(s).lstrip("S").isdigit()}
+        if known and subj - known:
+            raise UserError(f"{self.path}: 'subject' {sorted(subj - known)[0]} is not in its subjects list"
+                            f" ({', '.join(map(str, self.subjects))}), whose cameras the file holds")
 
     def __len__(self):
         return len(self.poses)

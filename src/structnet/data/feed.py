@@ -14,7 +14,7 @@ further on. Which worker makes a batch does not change it (its randomness is its
 ``wait_s``: how long the last ``next()`` waited for its batch (the step starved).
 
 Workers ignore Ctrl-C (the parent stops them) and die with their parent, even one killed
--9 (``structnet.io.worker_init``); a worker that dies or fails is an error in the
+-9 (``structnet.interrupt.worker_init``); a worker that dies or fails is an error in the
 consumer, naming the worker and its exit code or the worker's own error. The shared
 memory is released on every exit path (on a kill -9 by multiprocessing's resource
 tracker).
@@ -252,7 +252,7 @@ def serve(maker, shm_names, lay, conn):
     """A worker process: make the batches the parent sends ((i, item, slot); None: stop)."""
     from multiprocessing import shared_memory
 
-    from structnet.io import worker_init
+    from structnet.interrupt import worker_init
     worker_init()
     shms = []
     try:

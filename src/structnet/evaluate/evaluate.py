@@ -20,7 +20,7 @@ from structnet.data.dataset import Dataset
 from structnet.errors import UserError
 from structnet.model.inference import pose_set_embeddings, structnet_avg, structnet_max, top_k
 from structnet.model.network import StructNet
-from structnet.io import write_json
+from structnet.io import mark_dir, write_json
 
 AVG_A = (20, 500, 1500)
 SWEEP_A = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000)
@@ -57,13 +57,33 @@ def dconvmp_predict(pretrain_model, cfg, ds, chunk=256):
     return np.concatenate(out)
 
 
-def _pose_set(data_dir, pose_set, train):
-    """The pose set searched at inference (root-relative mm): the training poses, or a pose file."""
+def _pose_set(data_dir, pose_set, train, test=None):
+    """The pose set searched at inference (root-relative mm): the training poses, or a pose file.
+    A pose set that holds the test poses (the test set itself, or a file with its subjects)
+    would put the answer into the search: a one-line error."""
     default = os.path.join(data_dir, "train.h5")
     if not pose_set or os.path.abspath(pose_set) == os.path.abspath(default):
         return train.root_relative(), default
+    test_path = os.path.join(data_dir, "test.h5")
+    if os.path.exists(pose_set) and os.path.exists(test_path) and os.path.samefile(pose_set, test_path):
+        raise UserError(f"{pose_set}: --pose-set is the test set: its poses are the answers (use the training"
+                        " poses, the default, or a pose file of the training subjects)")
     from structnet.data.h36m.npz import load_pose_set
-    return load_pose_set(pose_set), pose_set
+    poses = load_pose_set(pose_set)
+    if test is not None:
+        leaked = leak_fraction(poses, test.root_relative())
+        if leaked > 0.01:
+            raise UserError(f"{pose_set}: --pose-set holds {100 * leaked:.0f}% of the test poses exactly; a pose set"
+                            " of the training subjects only keeps the answers out of the search")
+    return poses, pose_set
+
+
+def leak_fraction(poses, test_poses, mm=0.5):
+    """The fraction of ``test_poses`` (N,17,3) found in ``poses`` (M,17,3) to ``mm`` (rounded)."""
+    key = lambda p: {r.tobytes() for r in np.round(np.asarray(p, np.float64).reshape(len(p), -1) / mm).astype(np.int64)}  # noqa: E731
+    have = key(poses)
+    rows = np.round(np.asarray(test_poses, np.float64).reshape(len(test_poses), -1) / mm).astype(np.int64)
+    return float(np.mean([r.tobytes() in have for r in rows])) if len(rows) else 0.0
 
 
 def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=None, pose_set=None):
@@ -75,7 +95,7 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     test, train = Dataset(os.path.join(data_dir, "test.h5")), Dataset(os.path.join(data_dir, "train.h5"))
     os.makedirs(out_dir, exist_ok=True)
     gt = test.root_relative()
-    poseset, poseset_path = _pose_set(data_dir, pose_set, train)
+    poseset, poseset_path = _pose_set(data_dir, pose_set, train, test)
     k = min(max(max(avg), max(SWEEP_A)), len(poseset))
     t_img = time.perf_counter()
     img_emb, pred_aux = _image_pass(net, test)
@@ -113,6 +133,7 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
            "seconds": {"image_pass": t_pose - t_img, "pose_set_embeddings": t_score - t_pose,
                        "scoring_top_k": t_done - t_score, "total": time.perf_counter() - t0}}
     write_json(os.path.join(out_dir, "results.json"), out)
+    mark_dir(out_dir, "eval")
     return out
 
 
@@ -131,7 +152,7 @@ def run_apf(run_dir, data_dir, eval_dir, A=500, layers=10, particles=200, seed=0
         raise UserError(f"{os.path.join(eval_dir, 'topk.npz')}: {len(topk)} rows, but {test.path} has {len(test)}"
                         " test images; rerun `make eval` on this dataset")
     gt = test.root_relative()
-    poseset, poseset_path = _pose_set(data_dir, pose_set or res.get("pose_set_file"), train)
+    poseset, poseset_path = _pose_set(data_dir, pose_set or res.get("pose_set_file"), train, test)
     if len(poseset) != res["pose_set"]:
         raise UserError(f"{poseset_path}: {len(poseset)} poses, but eval searched {res['pose_set']}; "
                         "pass the pose set eval used (--pose-set)")

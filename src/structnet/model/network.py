@@ -186,12 +186,15 @@ class StructNet:
     def get_values(self):
         return OrderedDict((k, v.get_value()) for k, v in self.params.items())
 
-    def set_values(self, values):
+    def set_values(self, values, source=""):
+        """Set parameters from ``values`` (name -> array); ``source`` (the file they came from)
+        names the file in the one-line error of a parameter of the wrong shape."""
+        where = f"{source}: " if source else ""
         for k, v in values.items():
             cur = self.params[k].get_value(borrow=True)
             v = np.asarray(v, dtype=np.float32)
             if v.shape != cur.shape:
-                raise UserError(f"parameter {k}: shape {v.shape}, expected {cur.shape}")
+                raise UserError(f"{where}parameter {k}: shape {v.shape}, expected {cur.shape}")
             self.params[k].set_value(v)
 
     def save(self, path):

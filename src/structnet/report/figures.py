@@ -156,7 +156,7 @@ def figure4(model_path, data_dir, out, json_out, subject=None, n=1500, seed=0):
         ax.set_aspect("auto")
     fig.suptitle(f"Embeddings of S{subj}'s training images ({len(rows)}); mean image / mean pose per region")
     _save(fig, out)
-    stats = {"subject": subj, "images": len(rows),
+    stats = {"model": os.fspath(model_path), "subject": subj, "images": len(rows),
              "orientation_r2_top_var_image": r2_orientation(f_img[:, top], yaw),
              "orientation_r2_top_var_pose": r2_orientation(f_pose[:, top], yaw),
              "orientation_r2_pca_image": r2_orientation(panels[2][1], yaw),

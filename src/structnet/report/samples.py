@@ -32,8 +32,9 @@ def sample_grid(path, out, rows=4, cols=6, seed=0, scale=2):
         idx = np.flatnonzero(ds.meta["action"] == a)
         if len(idx):
             picks.append(int(rng.choice(idx)))
-    extra = rng.choice(len(ds), max(0, rows * cols - len(picks)), replace=False)
-    picks = (picks + [int(i) for i in extra])[: rows * cols]
+    rest = np.setdiff1d(np.arange(len(ds)), picks)
+    extra = rng.choice(rest, min(len(rest), max(0, rows * cols - len(picks))), replace=False)
+    picks = (picks + [int(i) for i in extra])[: rows * cols]       # fewer tiles for a small dataset
     tiles = [draw_skeleton(ds.read_images([i])[0], ds.joints2d[i], scale) for i in picks]
     w, h = tiles[0].size
     grid = Image.new("RGB", (cols * w, rows * h), (0, 0, 0))

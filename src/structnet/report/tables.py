@@ -173,6 +173,16 @@ def claims(res, ablations, embedding=None):
     return out
 
 
+def _config_batch(run_dir, phase):
+    """The batch size of a phase from its run's config.json (results written before they said it)."""
+    try:
+        with open(os.path.join(run_dir, "config.json")) as f:
+            cfg = json.load(f)
+        return cfg["pretrain_batch_size" if phase == "pretrain" else "batch_size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "?"
+
+
 def run_summary(res):
     """Lines on the training runs behind the evaluated model (times, images per second)."""
     train_dir = os.path.dirname(res["model"])
@@ -183,8 +193,9 @@ def run_summary(res):
             with open(path) as f:
                 r = json.load(f)
             n = r["epochs"] * r["batches_per_epoch"]
+            batch = r.get("batch_size") or _config_batch(os.path.dirname(path), r.get("phase"))
             lines.append(f"- {phase} (`{path}`): {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''} x {r['batches_per_epoch']} batches"
-                         f" of {r.get('batch_size', 128)} in "
+                         f" of {batch} in "
                          f"{r['seconds'] / 60:.1f} min ({r['seconds'] / max(n, 1):.2f} s per batch, "
                          f"final cost {r['final'].get('cost', float('nan')):.4f})")
             if "feed_wait_fraction" in r:
@@ -212,6 +223,12 @@ def run_summary(res):
 RESULTS_KEYS = ("methods", "avg_sweep", "data", "model", "test_images", "pose_set")
 
 
+def _same_file(a, b):
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
 def render_tables(eval_dir, ablation_dir=None, embedding_json=None):
     from structnet.io import read_json
     from structnet.errors import UserError
@@ -228,7 +245,10 @@ def render_tables(eval_dir, ablation_dir=None, embedding_json=None):
                 ablations[name] = read_json(p, "evaluation results", RESULTS_KEYS)
     emb = None
     if embedding_json:
-        emb = read_json(embedding_json, "embedding statistics (--embedding)", (), "; run `make figures` first")
+        emb = read_json(embedding_json, "embedding statistics (--embedding)", ("model",), "; run `make figures` first")
+        if not _same_file(emb["model"], res["model"]):
+            raise UserError(f"{embedding_json}: the embedding statistics of {emb['model']}, not of the evaluated"
+                            f" model {res['model']} (--embedding); run `make figures` for this run")
     sweep = sorted((int(a), v) for a, v in res["avg_sweep"].items())
     run_lines = run_summary(res)
     parts = [f"# Results beside the paper\n\nMeasured by `make eval` on `{res['data']}` "

@@ -110,9 +110,9 @@ def load_pretrained_convs(path):
 def start_from_pretrained(net, path):
     """StructNet as training starts it: the pre-trained convolutions (and, with
     init_fc_from_pretrain, the image head of ``fc_from_pretrained``) from ``path``."""
-    net.set_values(load_pretrained_convs(path))
+    net.set_values(load_pretrained_convs(path), path)
     if net.config.init_fc_from_pretrain:
-        net.set_values(fc_from_pretrained(path, net.get_values()))
+        net.set_values(fc_from_pretrained(path, net.get_values()), path)
     return net
 
 
@@ -142,7 +142,7 @@ class TrainPhase(Phase):
     def restore(self, ckpt, params, state, arrays):
         if "working_set" not in arrays or arrays["working_set"].shape != (len(self.poseset),):
             raise UserError(f"{ckpt}: working set missing or not of {len(self.poseset)} counts (the pose set)")
-        self.net.set_values(params)
+        self.net.set_values(params, ckpt)
         self.ws = WorkingSet(len(self.poseset), arrays["working_set"])
 
     def _steps(self):
@@ -179,7 +179,8 @@ class TrainPhase(Phase):
 
     def finish(self, run_dir):
         self.net.save(os.path.join(run_dir, "model.h5"))
-        return {"working_set_top": self.ws.most_frequent(self.cfg.k_most_violated).tolist(),
+        return {"batch_size": self.cfg.batch_size,
+                "working_set_top": self.ws.most_frequent(self.cfg.k_most_violated).tolist(),
                 "line_search": line_search_stats(os.path.join(run_dir, "log.jsonl"), self.grid)}
 
 

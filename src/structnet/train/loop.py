@@ -18,7 +18,8 @@ import numpy as np
 from structnet.data.dataset import Dataset
 from structnet.data.feed import Feed
 from structnet.errors import UserError
-from structnet.io import check_interrupt, write_json
+from structnet.interrupt import check_interrupt
+from structnet.io import write_json
 from structnet.engine.backend import describe_mode
 from structnet.train.batches import batch_size, epoch_batches
 from structnet.train.runs import (Log, check_checkpoint, finished_results, load_checkpoint, log_records,
@@ -45,7 +46,28 @@ def check_finite(value, where, ckpt):
         raise TrainingDiverged(f"cost became {value} at {where}; stopped, last good checkpoint: {ckpt}")
 
 
+#: floats of one image's activations in a training step, all layers, forward and backward
+#: (conv1 32x104x104, pool1 32x52x52, conv2 64x48x48, pool2 64x24x24, conv3 64x20x20, pool3)
+#: x 4: the values, their gradients and temporaries
+STEP_FLOATS_PER_IMAGE = 4 * (32 * 104 * 104 + 32 * 52 * 52 + 64 * 48 * 48 + 64 * 24 * 24 + 64 * 20 * 20 + 6400)
+
+
+def step_memory(cfg, phase):
+    """Bytes an estimate of a step's largest arrays takes: activations per image, and in
+    training the image-candidate scores and the candidates' embeddings of the line search."""
+    B = batch_size(cfg, phase)
+    need = 4 * B * STEP_FLOATS_PER_IMAGE
+    if phase == "train":
+        C = cfg.n_candidates + cfg.k_most_violated
+        need += 4 * (8 * B * C + 12 * C * max(cfg.embedding_size, 1024))
+    return need
+
+
 def open_data(cfg, phase="train"):
+    from structnet.io import check_memory
+    what = (f"pretrain_batch_size={cfg.pretrain_batch_size}" if phase == "pretrain"
+            else f"batch_size={cfg.batch_size}, n_candidates={cfg.n_candidates}")
+    check_memory(step_memory(cfg, phase), what)
     path = os.path.join(cfg.data_dir, "train.h5")
     ds = Dataset(path)
     if len(ds) < batch_size(cfg, phase):
@@ -124,7 +146,7 @@ def run_phase(phase, run_dir, resume, config_dict, feed_workers=0):
     results.json. ``feed_workers``: processes making the batches (0: a thread). Returns the
     results."""
     cfg, ds, name = phase.cfg, phase.ds, phase.name
-    prepare_run_dir(run_dir, config_dict, resume)
+    prepare_run_dir(run_dir, config_dict, resume, name)
     done = finished_results(run_dir, resume)
     if done is not None:
         ds.close()

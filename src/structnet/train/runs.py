@@ -12,7 +12,7 @@ import time
 
 
 from structnet.errors import UserError
-from structnet.io import jsonable, load_params, remove_stale_temporaries, save_params, write_json
+from structnet.io import jsonable, load_params, mark_dir, remove_stale_temporaries, save_params, write_json
 
 
 
@@ -44,19 +44,28 @@ class Log:
         self.f.close()
 
 
-def prepare_run_dir(run_dir, config_dict, resume):
-    """Create the run directory; on resume, check the saved config matches (seed, preset, ...)."""
+def prepare_run_dir(run_dir, config_dict, resume, kind=None):
+    """Create the run directory; on resume, check the saved config matches (seed, preset, ...);
+    mark it as a ``kind`` run (``structnet.io.mark_dir``)."""
     os.makedirs(run_dir, exist_ok=True)
     for name in ("checkpoint.h5", "model.h5", "results.json", "config.json"):
         remove_stale_temporaries(os.path.join(run_dir, name))
     cfg_path = os.path.join(run_dir, "config.json")
     if resume and os.path.exists(cfg_path):
-        with open(cfg_path) as f:
-            saved = json.load(f)
+        try:
+            with open(cfg_path) as f:
+                saved = json.load(f)
+        except (OSError, ValueError) as e:
+            raise UserError(f"{cfg_path}: unreadable run config ({type(e).__name__}); delete the run directory"
+                            " to start again, or --resume a run whose config.json is intact") from None
+        if not isinstance(saved, dict):
+            raise UserError(f"{cfg_path}: not a run config (a JSON object is expected)")
         diff = sorted(k for k in set(saved) | set(config_dict) if saved.get(k) != config_dict.get(k))
         if diff:
             raise UserError(f"{cfg_path}: --resume with a different config ({', '.join(diff)})")
     write_json(cfg_path, config_dict)
+    if kind:
+        mark_dir(run_dir, kind)
 
 
 def check_checkpoint(path, params, expected, state, epochs, nb):

@@ -120,10 +120,16 @@ def test_interrupted_extraction_resumes(official_root, tmp_path, monkeypatch):
     assert "S1.Eating 1.54138969" not in calls and len(calls) == 3            # the finished one is skipped
     a = Dataset(tmp_path / "train.h5")
     assert len(a) == 6 + 4 + 3
-    # a rerun keeps the finished split
+    # a rerun keeps the finished split and its report as they are
     calls.clear()
+    report = (tmp_path / "extraction.json").read_bytes()
     s = E.extract(cfg, str(tmp_path), splits=("train",), progress=False)
-    assert calls == [] and s["splits"]["train"]["status"] == "exists, kept"
+    assert calls == [] and s["splits"]["train"]["images"] == 13 and (tmp_path / "extraction.json").read_bytes() == report
+    # and a rerun with another frame step on the finished extraction is refused, nothing touched
+    with pytest.raises(UserError, match=r"extracted with other settings \(every 1 there, 3 asked"):
+        E.extract(E.ExtractConfig(root=str(root), workers=1, every=3), str(tmp_path), splits=("train",),
+                  progress=False)
+    assert (tmp_path / "extraction.json").read_bytes() == report
 
 
 def test_bad_roots_are_one_line_errors(tmp_path):

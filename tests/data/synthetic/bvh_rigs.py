@@ -9,7 +9,7 @@ import numpy as np
 BODY = {
     "pelvis": (0, 950, 0), "Lhip": (95, 930, 0), "Lknee": (95, 500, 10), "Lankle": (95, 80, 0),
     "Ltoe": (95, 20, 130), "lowerback": (0, 1020, 0), "spine": (0, 1150, 0), "chest": (0, 1300, -10),
-    "thorax": (0, 1440, 0), "neck1": (0, 1500, 5), "head": (0, 1560, 10), "headtop": (0, 1740, 10),
+    "thorax": (0, 1440, 0), "neck1": (0, 1500, 5), "lowneck": (0, 1358, 0), "head": (0, 1560, 10), "headtop": (0, 1740, 10),
     "Lclav": (20, 1420, 0), "Lshoulder": (180, 1430, 0), "Lelbow": (470, 1430, 0), "Lwrist": (720, 1430, 0),
     "Lhand": (800, 1430, 0),
 }
@@ -38,8 +38,8 @@ def _rig(centre, names, hip_parent, arm_parent, **kw):
 
 RIGS = {
     "cmu": _rig([("Hips", None, "pelvis"), ("LowerBack", "Hips", "pelvis"), ("Spine", "LowerBack", "lowerback"),
-                 ("Spine1", "Spine", "chest"), ("Neck", "Spine1", "thorax"), ("Neck1", "Neck", "neck1"),
-                 ("Head", "Neck1", "head")],
+                 ("Spine1", "Spine", "chest"), ("Neck", "Spine1", "lowneck"), ("Neck1", "Neck", "thorax"),
+                 ("Head", "Neck1", "head")],       # CMU's Neck sits ~72 mm below the shoulder line
                 {s: ((f"{s}HipJoint", f"{w}UpLeg", f"{w}Leg", f"{w}Foot", f"{w}ToeBase"),
                      (f"{w}Shoulder", f"{w}Arm", f"{w}ForeArm", f"{w}Hand"))
                  for s, w in (("L", "Left"), ("R", "Right"))},

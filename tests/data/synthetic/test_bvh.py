@@ -43,7 +43,10 @@ def test_parse_and_channels(tmp_path):
 
 @pytest.mark.parametrize("text,msg", [("HIERARCHY\nROOT a\n{\n", "not a complete BVH"),
                                       (TINY.replace("CHANNELS 6 X", "CHANNELS 6 Q"), "bad CHANNELS"),
-                                      (TINY.replace("Frames: 2", "Frames: 3"), "MOTION has")])
+                                      (TINY.replace("Frames: 2", "Frames: 3"), "says 'Frames: 3' but 2 frame rows"),
+                                      (TINY.replace("Frames: 2", "Frames: 1"), "says 'Frames: 1' but 2 frame rows"),
+                                      (TINY.replace("0 0 0 0 -45 0 0 0 0\n1 90", "0 0 0 0 -45 0 0 0\n1 90"),
+                                       "bad MOTION header or values")])
 
 
 def test_bad_files(tmp_path, text, msg):

@@ -1,5 +1,6 @@
 """data/synthetic/mocap.py: clips cut to the capture volume, performers and splits, a dataset from mixed rigs."""
 import json
+import os
 
 import bvh_rigs
 import numpy as np
@@ -45,17 +46,29 @@ def test_performers_and_splits(tmp_path):
     (one / "anna").mkdir()
     bvh_rigs.write(str(one / "anna" / "a.bvh"), "cmu")
     cfg1 = get_data_preset("quick", source="bvh", bvh_dir=str(one))
-    with pytest.raises(UserError, match="no clip lands in the test split"):
+    with pytest.raises(UserError, match=r"no clip lands in the test split .* \(--splits train\)"):
         mocap.check_splits(cfg1, ["train", "test"])
     # a performer map for a flat folder
     flat = tmp_path / "flat"
     flat.mkdir()
-    for n in ("a1.bvh", "a2.bvh", "b1.bvh"):
-        bvh_rigs.write(str(flat / n), "cmu")
+    for k, n in enumerate(("a1.bvh", "a2.bvh", "b1.bvh")):
+        bvh_rigs.write(str(flat / n), "cmu", turn_deg=2.0 + k)
     (tmp_path / "pm.json").write_text(json.dumps({"A": ["a*.bvh"], "B": ["b*.bvh"]}))
     cfg2 = get_data_preset("quick", source="bvh", bvh_dir=str(flat), bvh_performers=str(tmp_path / "pm.json"))
     subject_of, who, how = mocap.plan(cfg2)
     assert who == {"a1.bvh": "A", "a2.bvh": "A", "b1.bvh": "B"} and subject_of["a1.bvh"] == subject_of["a2.bvh"]
+    # the same clip under two performers would be in training and test: refused, naming both
+    (flat / "b2.bvh").write_bytes((flat / "a1.bvh").read_bytes())
+    with pytest.raises(UserError, match=r"b2.bvh: the same clip as .*a1.bvh, under another performer \(B and A\)"):
+        mocap.plan(cfg2)
+    # clips in folders of a performer's folder are that performer's
+    deep = tmp_path / "deep"
+    (deep / "anna" / "day1").mkdir(parents=True)
+    (deep / "ben").mkdir()
+    bvh_rigs.write(str(deep / "anna" / "day1" / "a.bvh"), "cmu")
+    bvh_rigs.write(str(deep / "ben" / "b.bvh"), "cmu", turn_deg=5.0)
+    subject_of, who, _ = mocap.plan(get_data_preset("quick", source="bvh", bvh_dir=str(deep)))
+    assert who == {os.path.join("anna", "day1", "a.bvh"): "anna", os.path.join("ben", "b.bvh"): "ben"}
 
 
 def test_data_from_mixed_rigs(tmp_path, capsys):

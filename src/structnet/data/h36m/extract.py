@@ -32,7 +32,8 @@ from structnet.errors import UserError
 from structnet.data.h36m import formats, layout, names
 from structnet.data.h36m.formats import SequenceError
 from structnet.geometry.camera import joint_box
-from structnet.io import check_interrupt, atomic_write, worker_init, write_json
+from structnet.interrupt import check_interrupt, worker_init
+from structnet.io import atomic_write, cap_workers, read_json, write_json
 
 SPLITS = {"train": names.TRAIN_SUBJECTS, "test": names.TEST_SUBJECTS}
 
@@ -241,6 +242,20 @@ def _settings_guard(work, settings):
         write_json(path, keyed)
 
 
+def _same_extraction(path, settings):
+    """A split already extracted into ``path`` must come from the same release and settings:
+    else re-running with another --every would claim a frame step its data does not have."""
+    from structnet.data.dataset import Dataset
+    ds = Dataset(path)
+    have = dict(ds.settings)
+    ds.close()
+    keys = ("root", "layout", "every", "margin_mm", "actions")
+    diff = [f"{k} {have.get(k)!r} there, {settings.get(k)!r} asked" for k in keys if have.get(k) != settings.get(k)]
+    if diff:
+        raise UserError(f"{path}: extracted with other settings ({'; '.join(diff)}); choose another --out"
+                        " (or delete it to extract again)")
+
+
 def extract(cfg, out_dir, splits=("train", "test"), progress=True):
     """Extract ``splits`` of the tree ``cfg.root`` into ``out_dir``; returns the summary dict."""
     cfg.check()
@@ -253,6 +268,14 @@ def extract(cfg, out_dir, splits=("train", "test"), progress=True):
     t0 = time.perf_counter()
     summary = {"root": root, "layout": kind, "every": cfg.every, "actions": list(cfg.actions), "splits": {}}
     problems = []
+    report = os.path.join(out_dir, "extraction.json")
+    done = [sp for sp in splits if os.path.exists(os.path.join(out_dir, f"{sp}.h5"))]
+    for sp in done:                      # an extraction there: the same settings, or another --out
+        _same_extraction(os.path.join(out_dir, f"{sp}.h5"), settings)
+    earlier = read_json(report, "extraction report") if os.path.exists(report) else None
+    if len(done) == len(splits) and earlier is not None:
+        print(f"{out_dir}: {', '.join(done)} already extracted with these settings; left as they are", flush=True)
+        return earlier
     md, cams = _cameras(kind, root, problems)
     work_root = os.path.join(out_dir, "work")
     for split in splits:
@@ -261,19 +284,21 @@ def extract(cfg, out_dir, splits=("train", "test"), progress=True):
         subjects = SPLITS[split]
         target = os.path.join(out_dir, f"{split}.h5")
         if os.path.exists(target):
-            summary["splits"][split] = {"status": "exists, kept", "path": target}
+            summary["splits"][split] = (earlier or {}).get("splits", {}).get(split) or {"status": "exists, kept",
+                                                                                       "path": target}
+            problems.extend(p for p in (earlier or {}).get("problems", []) if p.get("split") == split)
             continue
         if kind == "official":
             units, skipped = layout.official_units(root, subjects, cfg.actions, md)
         else:
             units, skipped = layout.fetch_units(root, subjects, cfg.actions)
         for s in skipped:
-            problems.append({"unit": s, "problem": "not a sequence of the 15 actions or the 4 cameras; ignored"})
+            problems.append({"unit": s, "problem": "not a sequence of the 15 actions or the 4 cameras; ignored", "split": split})
         kept = []
         for u in units:
             reason = names.KNOWN_CORRUPT_VIDEOS.get((u.subject, u.stem)) if kind == "official" else None
             if reason and cfg.skip_known_corrupt:
-                problems.append({"unit": u.key, "problem": f"{u.video}: {reason}"})
+                problems.append({"unit": u.key, "problem": f"{u.video}: {reason}", "split": split})
             else:
                 kept.append(u)
         if not kept:
@@ -305,7 +330,7 @@ def extract(cfg, out_dir, splits=("train", "test"), progress=True):
                     arrays, probs, fail = _read_shard(shard[u.key])
                 except (OSError, KeyError) as e:
                     raise UserError(f"{shard[u.key]}: unreadable shard ({e}); delete it and rerun") from None
-                problems.extend({"unit": u.key, "problem": p} for p in probs)
+                problems.extend({"unit": u.key, "problem": p, "split": split} for p in probs)
                 failed += bool(fail)
                 if len(arrays["images"]):
                     present.update(int(a) for a in np.unique(arrays["action"]))
@@ -330,7 +355,7 @@ def _run_units(pending, cams, cfg, kind, shard, split, progress):
     t0 = time.perf_counter()
     jobs = [(u, cams[(u.subject, max(u.camera, 0))], int(cfg.every), cfg.margin_mm, kind, shard[u.key])
             for u in pending]
-    workers = max(1, min(cfg.workers or os.cpu_count() or 1, len(jobs) or 1))
+    workers = cap_workers(cfg.workers, len(jobs))
     bar = None
     if progress and jobs:
         from tqdm import tqdm

@@ -18,7 +18,8 @@ from structnet.data.synthetic import motion as M
 from structnet.data.synthetic import render as R
 from structnet.data.dataset import Writer, camera_tables
 from structnet.errors import UserError
-from structnet.io import check_interrupt, worker_init
+from structnet.interrupt import check_interrupt, worker_init
+from structnet.io import cap_workers
 
 
 @dataclass
@@ -120,7 +121,7 @@ def build(cfg, path, split, progress=None):
     actions = list(cfg.actions) if cfg.source != "bvh" else sorted({u[1] for u in units})
     jobs = [(cfg, u, step, actions.index(u[1])) for u in units]
     intr, ext = camera_tables(subjects)
-    workers = cfg.workers or os.cpu_count() or 1
+    workers = cap_workers(cfg.workers, len(jobs))
     settings = asdict(cfg)
     settings["split"] = split
     t0 = time.perf_counter()

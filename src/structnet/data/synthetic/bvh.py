@@ -97,9 +97,13 @@ def parse(path):
     try:
         frames = int(re.split(r"[:\s]+", lines[i + 1].strip())[1])
         frame_time = float(re.split(r"[:\s]+", lines[i + 2].strip().replace("Frame Time", "FrameTime"))[1])
-        data = np.array([[float(v) for v in ln.split()] for ln in lines[i + 3:i + 3 + frames] if ln.strip()])
+        rows = [ln for ln in lines[i + 3:] if ln.strip()]
+        data = np.array([[float(v) for v in ln.split()] for ln in rows[:frames]])
     except (ValueError, IndexError):
         raise UserError(f"{path}:{i + 2}: bad MOTION header or values") from None
+    if len(rows) != frames:            # rows past the count were dropped in silence, once
+        raise UserError(f"{path}: the MOTION header says 'Frames: {frames}' but {len(rows)} frame rows follow"
+                        " (a cut or concatenated file?)")
     if data.ndim != 2 or data.shape != (frames, nch):
         raise UserError(f"{path}: MOTION has {data.shape} values, expected {frames} frames x {nch} channels")
     if not np.all(np.isfinite(data)):

@@ -39,19 +39,35 @@ def clip_action(path):
 
 
 def find_clips(bvh_dir):
-    """Relative paths of the .bvh files of a folder and its sub-folders (one level), sorted."""
+    """Relative paths of the .bvh files of a folder and of its sub-folders at any depth (a
+    performer's folder may hold its clips in folders of its own), sorted. The same clip twice
+    under two performers is an error (``same_clip_twice``)."""
     if not bvh_dir or not os.path.isdir(bvh_dir):
         raise UserError(f"--bvh-dir {bvh_dir!r} is not a directory of .bvh files")
     out = []
-    for name in sorted(os.listdir(bvh_dir)):
-        p = os.path.join(bvh_dir, name)
-        if name.lower().endswith(".bvh") and os.path.isfile(p):
-            out.append(name)
-        elif os.path.isdir(p):
-            out += [os.path.join(name, f) for f in sorted(os.listdir(p)) if f.lower().endswith(".bvh")]
+    for d, dirs, files in os.walk(bvh_dir):
+        dirs.sort()
+        rel = os.path.relpath(d, bvh_dir)
+        out += [f if rel == "." else os.path.join(rel, f) for f in sorted(files)
+                if f.lower().endswith(".bvh") and os.path.isfile(os.path.join(d, f))]
     if not out:
         raise UserError(f"{bvh_dir}: no .bvh files (--bvh-dir)")
     return out
+
+
+def same_clip_twice(bvh_dir, clips, who):
+    """A clip whose bytes appear under two performer groups would land in both the training
+    and the test split: a one-line error naming both files."""
+    import hashlib
+    seen = {}
+    for c in clips:
+        with open(os.path.join(bvh_dir, c), "rb") as f:
+            h = hashlib.sha1(f.read()).hexdigest()
+        if h in seen and who[seen[h]] != who[c]:
+            raise UserError(f"{os.path.join(bvh_dir, c)}: the same clip as {os.path.join(bvh_dir, seen[h])}, under"
+                            f" another performer ({who[c]} and {who[seen[h]]}); keep one (two copies would put the"
+                            " same motion in training and test)")
+        seen.setdefault(h, c)
 
 
 def _load_performer_map(path):
@@ -99,6 +115,7 @@ def plan(cfg):
     """{clip: subject}, {clip: performer}, how performers were found."""
     clips = find_clips(cfg.bvh_dir)
     who, how = performers(clips, cfg.bvh_performers)
+    same_clip_twice(cfg.bvh_dir, clips, who)
     subj = assign(who.values())
     return {c: subj[who[c]] for c in clips}, who, how
 
@@ -107,16 +124,18 @@ def check_splits(cfg, splits):
     """Before anything is written: every clip parses and fits a rig, and every split asked
     for gets at least one clip."""
     from structnet.data.synthetic import bvh
-    from structnet.data.synthetic.rigs import detect, load_user_map
+    from structnet.data.synthetic.rigs import check_unit, load_user_map
     subjects, who, how = plan(cfg)
     user_map = load_user_map(cfg.bvh_map) if cfg.bvh_map else None
     for clip in subjects:
-        detect(bvh.parse(os.path.join(cfg.bvh_dir, clip)), user_map)
+        check_unit(bvh.parse(os.path.join(cfg.bvh_dir, clip)), user_map, cfg.bvh_unit or None)
     for split in splits:
         wanted = cfg.subjects_train if split == "train" else cfg.subjects_test
         if not any(s in wanted for s in subjects.values()):
+            other = "train" if split == "test" else "test"
             raise UserError(f"{cfg.bvh_dir}: no clip lands in the {split} split ({len(set(who.values()))}"
-                            f" performer group(s); {how}); add performers or a --bvh-performers map")
+                            f" performer group(s); {how}); add performers or a --bvh-performers map, or import"
+                            f" it into one split only (--splits {other})")
 
 
 def rest_frames(pos):

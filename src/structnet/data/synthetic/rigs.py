@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from structnet.data.synthetic.bvh import global_transforms, parse
+from structnet.data.synthetic.bvh import Motion, global_transforms, parse
 from structnet.geometry import skeleton as S
 from structnet.errors import UserError
 
@@ -57,7 +57,9 @@ RIGS = {
                       _signature=("lfemur", "lhumerus")),
     "cmu": _sided(({"hip": "{s}UpLeg", "knee": "{s}Leg", "ankle": "{s}Foot", "shoulder": "{s}Arm",
                     "elbow": "{s}ForeArm", "wrist": "{s}Hand"}, ("Left", "Right")),
-                  pelvis="Hips", spine="Spine", thorax="Neck", head_joint="Head", _signature=("LeftUpLeg",)),
+                  # thorax: Neck1, not Neck, which sits ~72 mm below the shoulder line in CMU's files
+                  # (Human3.6M's thorax is ~10 mm above it)
+                  pelvis="Hips", spine="Spine", thorax="Neck1", head_joint="Head", _signature=("LeftUpLeg",)),
 }
 
 # mm per file unit that rigs use; the CMU unit is 1/0.45 inch (its ASF files' "length 0.45")
@@ -124,14 +126,22 @@ def unit_scale(leg, path="", unit=None):
     implied scale itself when no unit is within a factor 1.4."""
     if unit not in (None, ""):
         if str(unit) in UNITS:
-            return UNITS[str(unit)], str(unit)
-        try:
-            v = float(unit)
-        except ValueError:
-            v = float("nan")
-        if not (np.isfinite(v) and v > 0):
-            raise UserError(f"--bvh-unit {unit!r}: one of {', '.join(UNITS)} or mm per file unit (> 0)")
-        return v, f"{v:g} mm"
+            v, name = UNITS[str(unit)], str(unit)
+        else:
+            try:
+                v = float(unit)
+            except ValueError:
+                v = float("nan")
+            if not (np.isfinite(v) and v > 0):
+                raise UserError(f"--bvh-unit {unit!r}: one of {', '.join(UNITS)} or mm per file unit (> 0)")
+            name = f"{v:g} mm"
+        legs = leg * v
+        if np.isfinite(legs) and leg > 0 and not (LEG_MM / 2.5 <= legs <= LEG_MM * 2.5):
+            # hip -> knee -> ankle is about half a body's height
+            raise UserError(f"{path}: --bvh-unit {unit} gives legs of {legs:.0f} mm, a body about"
+                            f" {2.1 * legs / 1000:.2g} m tall; the leg length suggests"
+                            f" {min(UNITS, key=lambda k: abs(np.log(UNITS[k] * leg / LEG_MM)))}")
+        return v, name
     if not (np.isfinite(leg) and leg > 0):
         raise UserError(f"{path}: cannot tell the unit: the legs have no length")
     implied = LEG_MM / leg
@@ -166,12 +176,25 @@ def load(path, user_map=None, unit=None):
     return to_h36m(m, user_map, unit)[0], 1.0 / m.frame_time
 
 
+def leg_length(P, idx):
+    """Hip -> knee -> ankle (left leg) in file units, the median over the frames of P."""
+    return float(np.median(np.linalg.norm(P[:, idx["Lhip"]] - P[:, idx["Lknee"]], axis=-1)
+                           + np.linalg.norm(P[:, idx["Lknee"]] - P[:, idx["Lankle"]], axis=-1)))
+
+
+def check_unit(m, user_map=None, unit=None, frames=50):
+    """The rig and the unit of a parsed BVH from its first ``frames`` frames, before any work:
+    a unit that gives an implausible body is a one-line error naming it (``unit_scale``)."""
+    rig, idx = detect(m, user_map)
+    part = Motion(m.joints, m.frame_time, m.data[:frames], m.path, m.ends)
+    return rig, unit_scale(leg_length(global_transforms(part)[0], idx), m.path, unit)
+
+
 def to_h36m(m, user_map=None, unit=None):
     """(F, 17, 3) world mm, z up, and a report {rig, unit, up, head_top} of a parsed BVH."""
     rig, idx = detect(m, user_map)
     P, R = global_transforms(m)
-    leg = np.median(np.linalg.norm(P[:, idx["Lhip"]] - P[:, idx["Lknee"]], axis=-1)
-                    + np.linalg.norm(P[:, idx["Lknee"]] - P[:, idx["Lankle"]], axis=-1))
+    leg = leg_length(P, idx)
     mm, unit_name = unit_scale(leg, m.path, unit)
     A, up_name = up_rotation(P, idx)
     P = (P * mm) @ A.T
