@@ -45,10 +45,10 @@ EVAL        := $(RUN)/eval
 ABLATIONS    ?= 2layer: lam0:lam=0 raw:pose_embedding=raw random1:pose_embedding=random1 1layer:pose_embedding=1layer
 ABLATION_SET ?= epochs=1 max_batches=60
 
-.PHONY: help all venv test test-slow bench bench-h36m summary data sample-figure pretrain train eval apf tables figures ablations activations sweep clean
+.PHONY: help all venv test test-slow bench bench-h36m summary data sample-figure pretrain train eval apf tables figures ablations predict activations sweep clean
 
 help:
-	@echo "make all       the main job on the embedded default: data, pretrain, train, eval, apf, figures, tables"
+	@echo "make all       the main job on the embedded default: data, pretrain, train, eval, apf, ablations, figures, tables"
 	@echo "make test      fast tests (what CI runs)"
 	@echo "make test-slow the slow tests too"
 	@echo "make bench     time the network's steps per compile mode vs PyTorch -> bench/results/network.json"
@@ -64,6 +64,8 @@ help:
 	@echo "make figures   Figure 3 and Figure 4 -> figures/"
 	@echo "make tables    tables beside the paper's and the claims -> $(RUN)/tables.md, README results"
 	@echo "make ablations lambda = 0 and the Table 3 pose embeddings -> $(RUN)/ablations/"
+	@echo "make predict   3D poses and pictures of a few exported test images (or INPUT=your images, folder"
+	@echo "               or video) -> $(RUN)/predict/ (poses.json, poses.csv, pictures/, sheet.png)"
 	@echo "make activations  mean absolute activation per layer at init and after training -> bench/results/activations.json"
 	@echo "make sweep     the pre-training recipe sweep -> bench/results/pretrain_sweep.json"
 
@@ -138,7 +140,7 @@ apf: $(EVAL)/apf.done
 figures: $(EVAL)/results.json figures/samples.png
 	$(SN) figures --run $(RUN)/train --data $(DATA) --eval $(EVAL) --out figures
 
-# ablations are optional (`make ablations`); Table 3 says "not run" without them
+# `make all` runs the ablations first; `make tables` alone leaves Table 3 "not run" without them
 tables: $(EVAL)/results.json
 	$(SN) tables --eval $(EVAL) $(if $(wildcard $(RUN)/ablations),--ablations $(RUN)/ablations) \
 	  --embedding $(EVAL)/embedding.json \
@@ -151,6 +153,18 @@ ablations: $(RUN)/pretrain/model.h5
 	      --set data_dir=$(DATA) $(ABLATION_SET) $$over $(SET) || exit 1; \
 	    $(SN) eval --run $$dir --data $(DATA) --out $$dir/eval || exit 1; \
 	  fi; done
+
+# predict: INPUT = image files, folders or videos; empty: six test images exported as PNG
+INPUT       ?=
+predict: $(RUN)/train/model.h5
+ifeq ($(INPUT),)
+	$(SN) export-images --data $(DATA)/test.h5 --out $(RUN)/predict-inputs --n 6
+	$(SN) predict --model $(RUN)/train/model.h5 $(RUN)/predict-inputs --out $(RUN)/predict --sheet
+	@mkdir -p figures && cp $(RUN)/predict/sheet.png figures/predict.png && echo "picture: figures/predict.png"
+else
+	$(SN) predict --model $(RUN)/train/model.h5 $(INPUT) --out $(RUN)/predict --sheet
+	@echo "picture: $(RUN)/predict/sheet.png"
+endif
 
 # activation scale per layer at init and after training (README table)
 activations: $(RUN)/train/model.h5
@@ -167,7 +181,7 @@ sweep: $(DATA)/test.h5
 	  --recipe "sgd-1e-3-detmean:pretrain_optimizer=sgd pretrain_lr=1e-3 pretrain_warmup=0 pretrain_decay=none det_reduce=mean" \
 	  --recipe "adam-1e-3-detmean-nonoise:pretrain_warmup=100 pretrain_decay=none det_reduce=mean pca_noise=0"
 
-all: data sample-figure pretrain train eval apf figures tables
+all: data sample-figure pretrain train eval apf ablations figures tables
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -72,3 +72,22 @@ def _no_interrupt_left():
     yield
     from structnet import interrupt
     interrupt._INTERRUPTED.clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_data, tmp_path_factory):
+    """A StructNet of the tiny world (random initial weights, the training set's input mean)
+    saved as RUN/model.h5, and that run evaluated by ``run_eval`` (EVAL/topk.npz)."""
+    import numpy as np
+    from structnet.data.dataset import training_mean
+    from structnet.evaluate.evaluate import run_eval
+    from structnet.model.network import StructNet
+    root = tmp_path_factory.mktemp("tiny-model")
+    run = root / "train"
+    run.mkdir()
+    net = StructNet(tiny_config(tiny_data), seed=3)
+    net.input_mean = training_mean(str(tiny_data))
+    net.save(str(run / "model.h5"))
+    run_eval(str(run), str(tiny_data), str(root / "eval"), avg=(20,))
+    topk = np.load(root / "eval" / "topk.npz")
+    return {"model": str(run / "model.h5"), "eval": str(root / "eval"), "idx": topk["idx"], "net": net}

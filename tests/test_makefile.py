@@ -27,3 +27,32 @@ def test_tables_without_ablations_do_not_ask_for_them(tmp_path):
     assert "--ablations" not in _tables_command(tmp_path, run)
     (run / "ablations").mkdir(parents=True)
     assert f"--ablations {run}/ablations" in _tables_command(tmp_path, run)
+
+
+def _lines(tmp_path, *args):
+    r = subprocess.run(["make", "-n", *args, f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.splitlines()
+
+
+def test_predict_exports_test_images_or_takes_the_users(tmp_path):
+    run = tmp_path / "run"
+    out = _lines(tmp_path, "predict", f"RUN={run}")
+    export = [ln for ln in out if "structnet export-images" in ln]
+    pred = [ln for ln in out if "structnet predict" in ln]
+    assert len(export) == 1 and "test.h5" in export[0] and len(pred) == 1
+    assert f"{run}/predict-inputs --out {run}/predict --sheet" in pred[0]
+    out = _lines(tmp_path, "predict", f"RUN={run}", "INPUT=me.jpg clip.mp4")
+    assert not [ln for ln in out if "export-images" in ln]
+    assert [ln for ln in out if "structnet predict" in ln and "me.jpg clip.mp4 --out" in ln]
+
+
+def test_all_runs_the_ablations_before_the_tables(tmp_path):
+    """Table 3 and StructNet*-Max come from `make all` (issue 23): the ablations run, then the
+    tables name them."""
+    run = tmp_path / "run"
+    out = _lines(tmp_path, "all", f"RUN={run}")
+    abl = [i for i, ln in enumerate(out) if f"dir={run}/ablations/" in ln]
+    tab = [i for i, ln in enumerate(out) if "structnet tables" in ln]
+    assert abl and tab and abl[0] < tab[0]

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "src", "structnet")
-STAGES = ("geometry", "data", "engine", "model", "train", "evaluate", "report")
-BASE = ("config", "errors", "io")
+STAGES = ("geometry", "data", "engine", "model", "train", "evaluate", "estimate", "report")
+BASE = ("config", "errors", "io", "interrupt")
 
 
 def _modules():

@@ -10,12 +10,12 @@ import os
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 __version__ = "0.1.0"
-__all__ = ["Config", "StructNet", "paper", "quick", "__version__"]
+__all__ = ["Config", "StructNet", "paper", "predict", "quick", "__version__"]
 
 #: the package's names, imported on first use: ``import structnet`` (and a data worker's
 #: ``import structnet.data``) loads neither PyTensor nor Numba and runs no compiler
 _LAZY = {"Config": "structnet.config", "paper": "structnet.config", "quick": "structnet.config",
-         "StructNet": "structnet.model.network"}
+         "StructNet": "structnet.model.network", "predict": "structnet.estimate.predict"}
 
 
 def __getattr__(name):

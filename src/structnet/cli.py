@@ -86,6 +86,22 @@ def build_parser():
     fg.add_argument("--data", required=True)
     fg.add_argument("--eval", required=True)
     fg.add_argument("--out", required=True, help="directory for the PNGs")
+    pr = sub.add_parser("predict", help="3D poses of your own images, folders of images or videos, with pictures")
+    pr.add_argument("inputs", nargs="+", metavar="INPUT", help="image files (PNG, JPEG, ... any size: a crop around"
+                    " one person), folders of them, videos")
+    pr.add_argument("--model", required=True, help="model.h5 of `train` (RUN/train/model.h5)")
+    pr.add_argument("--out", required=True, help="directory for poses.json, poses.csv and pictures/")
+    pr.add_argument("--pose-set", help="dataset or pose file to search (default: the model's training set)")
+    pr.add_argument("--A", type=int, default=20, help="StructNet-Avg(A): the mean of the A best poses (default 20)")
+    pr.add_argument("--top-k", type=int, default=5, help="hypotheses kept per input, with their scores (default 5)")
+    pr.add_argument("--every", type=int, default=1, help="videos: every n-th frame (default 1)")
+    pr.add_argument("--sheet", action="store_true", help="also one contact sheet of every input (sheet.png)")
+    pr.add_argument("--no-pictures", action="store_true", help="poses only: no PNG per image, no MP4 per video")
+    x = sub.add_parser("export-images", help="a few dataset images as PNG files (to try predict on)")
+    x.add_argument("--data", required=True, help="dataset file (DATA/test.h5)")
+    x.add_argument("--out", required=True, help="directory for the PNGs and index.json")
+    x.add_argument("--n", type=int, default=6)
+    x.add_argument("--seed", type=int, default=0)
     g = sub.add_parser("sample-figure", help="grid of dataset samples with their 2D skeletons")
     g.add_argument("--data", required=True)
     g.add_argument("--out", required=True)
@@ -238,17 +254,39 @@ def _evaluate(args):
     else:
         from structnet.io import read_json
         from structnet.report.figures import figure3, figure4, learning_figure
-        read_json(os.path.join(args.eval, "results.json"), "evaluation results", ("methods",),
-                  "; run `make eval` first")
+        ev = read_json(os.path.join(args.eval, "results.json"), "evaluation results", ("methods",),
+                       "; run `make eval` first")
         claim_dir(args.out, "figures", "--out", reads=[args.run, args.data, args.eval])
         figure3(os.path.join(args.eval, "results.json"), os.path.join(args.out, "figure3.png"))
         learning_figure(os.path.dirname(os.path.normpath(args.run)), os.path.join(args.eval, "results.json"),
                         os.path.join(args.out, "learning.png"))
         stats = figure4(os.path.join(args.run, "model.h5"), args.data, os.path.join(args.out, "figure4.png"),
-                        os.path.join(args.eval, "embedding.json"))
+                        os.path.join(args.eval, "embedding.json"), alignment=ev.get("alignment"))
         from structnet.io import mark_dir
         mark_dir(args.out, "figures")
         print(json.dumps(stats))
+    return 0
+
+
+def _predict(args):
+    import json
+    from structnet.io import at_least, claim_dir
+    if args.command == "export-images":
+        from structnet.data.export import export_images
+        at_least(args.n, 1, "--n")
+        at_least(args.seed, 0, "--seed")
+        claim_dir(args.out, "export", "--out", reads=[os.path.dirname(os.path.abspath(args.data))])
+        print(json.dumps({"out": args.out, "rows": export_images(args.data, args.out, args.n, args.seed).tolist()}))
+        return 0
+    from structnet.estimate.run import run_predict
+    at_least(args.A, 1, "--A")
+    at_least(args.top_k, 1, "--top-k")
+    at_least(args.every, 1, "--every")
+    reads = [os.path.dirname(os.path.abspath(args.model))] + [p for p in args.inputs if os.path.isdir(p)]
+    claim_dir(args.out, "predict", "--out", reads=reads)
+    res = run_predict(args.model, args.inputs, args.out, args.A, args.top_k, args.every, args.pose_set,
+                      args.sheet, not args.no_pictures)
+    print(json.dumps(res))
     return 0
 
 
@@ -288,6 +326,8 @@ def _main(argv=None):
             return _train(args)
         if args.command in ("eval", "apf", "tables", "figures"):
             return _evaluate(args)
+        if args.command in ("predict", "export-images"):
+            return _predict(args)
         if args.command == "sample-figure":
             from structnet.io import not_an_input, out_file
             from structnet.report.samples import sample_grid

@@ -166,7 +166,8 @@ def out_dir(path, option):
 KIND_FILE = ".structnet-kind"
 #: what each kind of directory holds, for the messages
 KINDS = {"data": "dataset", "pretrain": "pre-training run", "train": "training run", "eval": "evaluation",
-         "run": "run directory (pretrain/, train/, eval/)", "figures": "figures", "predict": "predictions"}
+         "run": "run directory (pretrain/, train/, eval/)", "figures": "figures", "predict": "predictions",
+         "export": "folder of exported images"}
 
 
 def dir_kind(path):

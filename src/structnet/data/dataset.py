@@ -152,6 +152,38 @@ class Writer:
         return False
 
 
+def centre_input(images, mean, scale=1.0):
+    """uint8 (n,128,128,3) -> float32 (n,3,112,112): the test-time input (the centre crop at
+    offset 8, ``mean`` (3,) RGB subtracted, times ``scale``), the values ``Dataset.preprocess``
+    gives without an rng."""
+    from structnet.data.augment import crop_normalise
+    images = np.ascontiguousarray(images, dtype=np.uint8)
+    if images.ndim != 4 or images.shape[1:] != (CROP, CROP, 3):
+        raise ValueError(f"images must be (n, {CROP}, {CROP}, 3), got {images.shape}")
+    n = len(images)
+    offsets = np.full((n, 2), (CROP - INPUT) // 2, np.int64)
+    out = np.empty((n, 3, INPUT, INPUT), np.float32)
+    return crop_normalise(images, offsets, np.asarray(mean, np.float32).reshape(3), np.zeros((n, 3), np.float32),
+                          np.float32(scale), out)
+
+
+def training_mean(data_dir):
+    """The RGB mean (3,) of ``data_dir``/train.h5, in pixel units: what every image fed to a
+    network trained on that set has subtracted (the authors' mean of the training set; test
+    images too, and a user's own)."""
+    path = os.path.join(data_dir, "train.h5")
+    f = open_dataset(path)
+    try:
+        mean = np.asarray(f["stats/rgb_mean"][()], np.float64)
+    except (KeyError, OSError) as e:
+        raise UserError(f"{path}: no readable 'stats/rgb_mean' ({e})") from None
+    finally:
+        f.close()
+    if mean.shape != (3,) or not np.all(np.isfinite(mean)):
+        raise UserError(f"{path}: 'stats/rgb_mean' is not 3 finite numbers")
+    return mean
+
+
 def open_dataset(path):
     """Open and validate a dataset file; every problem is a one-line UserError naming it."""
     path = os.fspath(path)
@@ -314,7 +346,8 @@ class Dataset:
         self._reader = read
         return read
 
-    def preprocess(self, images, rng=None, pca_std=0.1, return_offsets=False, scale=1.0, jitter=8, out=None):
+    def preprocess(self, images, rng=None, pca_std=0.1, return_offsets=False, scale=1.0, jitter=8, out=None,
+                   mean=None):
         """uint8 (n,128,128,3) -> float32 (n,3,112,112) network input.
 
         Training (rng given): a 112 x 112 crop at row and column offsets drawn from
@@ -324,7 +357,8 @@ class Dataset:
         Values: (pixel - mean RGB) * ``scale``; the authors fed raw pixels (scale 1; see
         legacy_notes/deviations.md for the quick preset's scale). ``return_offsets``: also
         the (n, 2) crop offsets (row, column) in the 128 x 128 image. ``out``: a float32
-        (n,3,112,112) array to fill.
+        (n,3,112,112) array to fill. ``mean``: the RGB mean (3,) to subtract, default this file's;
+        a test set is fed with its training set's (``training_mean``), as the authors did.
 
         The random draws are made image by image in the order of the authors' loop (offsets,
         then the noise coefficients), so a seed gives the same batch as ever; the pixels
@@ -333,7 +367,7 @@ class Dataset:
         """
         n = len(images)
         x = np.empty((n, 3, INPUT, INPUT), np.float32) if out is None else out
-        mean = self.rgb_mean.astype(np.float32)
+        mean = np.asarray(self.rgb_mean if mean is None else mean, np.float32).reshape(3)
         scale = np.float32(scale)
         offsets = np.full((n, 2), (CROP - INPUT) // 2, np.int64)
         noise = np.zeros((n, 3), np.float32)
@@ -347,10 +381,10 @@ class Dataset:
         crop_normalise(np.ascontiguousarray(images, dtype=np.uint8), offsets, mean, noise, scale, x)
         return (x, offsets) if return_offsets else x
 
-    def input_for(self, config, images, rng=None, return_offsets=False, out=None):
+    def input_for(self, config, images, rng=None, return_offsets=False, out=None, mean=None):
         """``preprocess`` with a run's input settings (input_scale, crop_jitter, pca_noise)."""
         return self.preprocess(images, rng, config.pca_noise, return_offsets, config.input_scale,
-                               config.crop_jitter, out)
+                               config.crop_jitter, out, mean)
 
     def batches(self, batch_size, rng, indices=None, train=True):
         """Yield (indices, images float32 (B,3,112,112)) over a shuffled pass (train) or in order."""

@@ -38,21 +38,23 @@ def method_errors(pred, gt, actions, action_names):
             "p_mpjpe": metrics.p_mpjpe(pred, gt), "per_joint": metrics.per_joint_errors(pred, gt).mean(0).tolist()}
 
 
-def _image_pass(net, ds, chunk=256):
-    """Image embeddings (N,E) and auxiliary predictions (N,17,3) mm of the test set (centre crops)."""
+def _image_pass(net, ds, mean, chunk=256):
+    """Image embeddings (N,E) and auxiliary predictions (N,17,3) mm of the test set (centre
+    crops, the training set's RGB ``mean`` subtracted)."""
     emb, pred = [], []
     for s in range(0, len(ds), chunk):
-        x = ds.input_for(net.config, ds.read_images(np.arange(s, min(s + chunk, len(ds)))))
+        x = ds.input_for(net.config, ds.read_images(np.arange(s, min(s + chunk, len(ds)))), mean=mean)
         e, g = net.image_outputs(x)
         emb.append(e)
         pred.append(P.from_network(g))
     return np.concatenate(emb), np.concatenate(pred)
 
 
-def dconvmp_predict(pretrain_model, cfg, ds, chunk=256):
+def dconvmp_predict(pretrain_model, cfg, ds, mean, chunk=256):
     from structnet.model.dconvmp import DconvMP
     model = DconvMP.load(pretrain_model, cfg)
-    out = [P.from_network(model.predict(ds.input_for(cfg, ds.read_images(np.arange(s, min(s + chunk, len(ds)))))))
+    out = [P.from_network(model.predict(ds.input_for(cfg, ds.read_images(np.arange(s, min(s + chunk, len(ds)))),
+                                                     mean=mean)))
            for s in range(0, len(ds), chunk)]
     return np.concatenate(out)
 
@@ -98,7 +100,7 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
     poseset, poseset_path = _pose_set(data_dir, pose_set, train, test)
     k = min(max(max(avg), max(SWEEP_A)), len(poseset))
     t_img = time.perf_counter()
-    img_emb, pred_aux = _image_pass(net, test)
+    img_emb, pred_aux = _image_pass(net, test, train.rgb_mean)
     t_pose = time.perf_counter()
     pose_emb = pose_set_embeddings(net, poseset, os.path.join(run_dir, "poseset_embeddings.h5"))
     t_score = time.perf_counter()
@@ -114,7 +116,7 @@ def run_eval(run_dir, data_dir, out_dir, pretrain_model=None, avg=AVG_A, mode=No
             not_run[f"StructNet-Avg({A})"] = f"the pose set has {len(poseset)} poses, fewer than A = {A}"
     methods["StructNet-Pred"] = pred_aux
     if pretrain_model:
-        methods["DconvMP-HML"] = dconvmp_predict(pretrain_model, net.config, test)
+        methods["DconvMP-HML"] = dconvmp_predict(pretrain_model, net.config, test, train.rgb_mean)
     else:
         not_run["DconvMP-HML"] = "no pre-trained model given (--pretrained)"
     for name, why in not_run.items():

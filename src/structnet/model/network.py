@@ -168,6 +168,9 @@ class StructNet:
         # static shapes: constant sizes for every backend (JAX needs them for the split of concat)
         self.params = OrderedDict((k, pytensor.shared(v, name=k, shape=v.shape)) for k, v in values.items())
         self._fns = {}
+        #: the RGB mean (3,) of the training set, pixel units: what every image fed to this
+        #: network has subtracted (saved with the model; None for a model that never trained)
+        self.input_mean = None
 
     # ---------------------------------------------------------------- parameters
     def trainable_names(self, include_conv=True):
@@ -199,9 +202,11 @@ class StructNet:
 
     def save(self, path):
         """The one parameter file (``structnet.io.save_params``), atomic; its state holds
-        the kind, the resolved config and the seed."""
-        save_params(path, self.get_values(), {"kind": "StructNet", "config": json.loads(self.config.to_json()),
-                                              "seed": self.seed})
+        the kind, the resolved config, the seed and the training set's RGB mean."""
+        state = {"kind": "StructNet", "config": json.loads(self.config.to_json()), "seed": self.seed}
+        if self.input_mean is not None:
+            state["input_mean"] = [float(v) for v in self.input_mean]
+        save_params(path, self.get_values(), state)
 
     @classmethod
     def load(cls, path, mode=None):
@@ -237,6 +242,14 @@ class StructNet:
         if mode:
             cfg.mode = mode
         net = cls(cfg, int(seed))
+        mean = state.get("input_mean")
+        if mean is not None:
+            try:
+                net.input_mean = np.asarray(mean, np.float64).reshape(3)
+            except (ValueError, TypeError):
+                raise UserError(f"{path}: input_mean {mean!r} is not 3 numbers") from None
+            if not np.all(np.isfinite(net.input_mean)):
+                raise UserError(f"{path}: input_mean {mean!r} is not finite")
         for k, var in net.params.items():
             if k not in params:
                 raise UserError(f"{path}: parameter {k} is missing")

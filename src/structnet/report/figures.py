@@ -121,7 +121,9 @@ def _regions(ax, xy, draw, grid=5):
     ax.set_ylim(lo[1] - cell[1] * 0.1, hi[1] + cell[1] * 0.1)
 
 
-def figure4(model_path, data_dir, out, json_out, subject=None, n=1500, seed=0):
+def figure4(model_path, data_dir, out, json_out, subject=None, n=1500, seed=0, alignment=None):
+    """Figure 4: the leading components of the image and pose embeddings of one subject's
+    training images; ``alignment`` (eval's Sec. 6 measure) is written under the title."""
     ds = Dataset(os.path.join(data_dir, "train.h5"))
     net = StructNet.load(model_path)
     subj = subject or int(ds.meta["subject"][0])
@@ -154,12 +156,18 @@ def figure4(model_path, data_dir, out, json_out, subject=None, n=1500, seed=0):
         _regions(ax, xy, draw_img if kind == "img" else draw_pose)
         ax.set_title(title, fontsize=10)
         ax.set_aspect("auto")
-    fig.suptitle(f"Embeddings of S{subj}'s training images ({len(rows)}); mean image / mean pose per region")
+    title = f"Embeddings of S{subj}'s training images ({len(rows)}); mean image / mean pose per region"
+    if alignment:
+        title += (f"\nAlignment (Sec. 6): the max-score pose lies within 30 mm of the image's pose for "
+                  f"{100 * alignment['within_30mm']:.1f}% of {alignment['images']} training images (paper: 97%)")
+    fig.suptitle(title)
     _save(fig, out)
     stats = {"model": os.fspath(model_path), "subject": subj, "images": len(rows),
              "orientation_r2_top_var_image": r2_orientation(f_img[:, top], yaw),
              "orientation_r2_top_var_pose": r2_orientation(f_pose[:, top], yaw),
              "orientation_r2_pca_image": r2_orientation(panels[2][1], yaw),
              "orientation_r2_pca_pose": r2_orientation(panels[3][1], yaw)}
+    if alignment:
+        stats["alignment_within_30mm"] = alignment["within_30mm"]
     write_json(json_out, stats)
     return stats

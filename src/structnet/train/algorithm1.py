@@ -123,6 +123,7 @@ class TrainPhase(Phase):
     def __init__(self, cfg, pretrained):
         self.cfg, self.ds = cfg, open_data(cfg)
         self.net = StructNet(cfg, cfg.seed)
+        self.net.input_mean = self.ds.rgb_mean                # saved with the model: predict feeds it
         self.poseset_mm = self.ds.root_relative()
         self.poseset = P.to_network(self.poseset_mm)          # the pose space Y: every training pose
         self.ws = WorkingSet(len(self.poseset))

@@ -9,12 +9,13 @@ import os
 import numpy as np
 
 from structnet.geometry import metrics
-from structnet.data.dataset import Dataset
+from structnet.data.dataset import Dataset, training_mean
 
 
 class HeldOut:
     """The first ``n`` test images of ``data_dir`` (evenly spread over the test set),
-    preprocessed with the run's input settings, and their root-relative poses (mm)."""
+    preprocessed with the run's input settings and its training set's RGB mean, and their
+    root-relative poses (mm)."""
 
     def __init__(self, config, data_dir=None, n=None):
         data_dir = data_dir or config.data_dir
@@ -22,7 +23,7 @@ class HeldOut:
         ds = Dataset(os.path.join(data_dir, "test.h5"))
         try:
             idx = np.unique(np.linspace(0, len(ds) - 1, min(n, len(ds))).round().astype(int))
-            self.x = ds.input_for(config, ds.read_images(idx))
+            self.x = ds.input_for(config, ds.read_images(idx), mean=training_mean(data_dir))
             self.gt = ds.root_relative(idx)
             self.index = idx
         finally:
