@@ -20,11 +20,11 @@ RANGES = {
     "lam": (0, None, False), "alpha": (0, None, False), "batch_size": (1, None, False),
     "n_candidates": (1, None, False), "k_most_violated": (0, None, False), "eval_chunk": (1, None, False),
     "epochs": (1, None, False), "eps_w": (0, None, True), "eps_b": (0, None, True),
-    "step_min_exp": (-30, 30, False), "step_max_exp": (-30, 30, False), "pca_noise": (0, None, False),
+    "step_min_exp": (-30, 30, False), "step_max_exp": (-30, 30, False), "step_per_decade": (1, 10, False), "pca_noise": (0, None, False),
     "input_scale": (0, None, True), "crop_jitter": (0, 16, False), "curve_every": (0, None, False),
     "pretrain_curve_every": (0, None, False), "curve_images": (1, None, False), "pretrain_epochs": (1, None, False),
     "pretrain_batch_size": (1, None, False), "pretrain_lr": (0, None, True), "pretrain_momentum": (0, 0.9999, False),
-    "pretrain_warmup": (0, None, False), "det_weight": (0, None, False), "pretrain_alpha": (0, None, False),
+    "pretrain_warmup": (0, None, False), "pretrain_clip": (0, None, False), "det_weight": (0, None, False), "pretrain_alpha": (0, None, False),
     "det_grid": (1, None, False), "ckpt_every": (1, None, False), "max_batches": (0, None, False),
 }
 
@@ -57,6 +57,7 @@ class Config:
     eps_b: float = 2e-3
     step_min_exp: int = -7              # line search over 10^-7 .. 10^2 (Sec. 5.3)
     step_max_exp: int = 2
+    step_per_decade: int = 1            # steps per decade of that grid (the paper: 1)
     pca_noise: float = 0.1              # std of the PCA colour-noise coefficients (AlexNet)
     # input (legacy_notes/original-code.md, "Input images"): (pixel - mean RGB) * input_scale; the authors
     # fed raw pixels (scale 1); random crop offsets 0..crop_jitter, the centre offset at test
@@ -78,6 +79,7 @@ class Config:
     pretrain_momentum: float = 0.9      # SGD momentum, or Adam's beta1
     pretrain_warmup: int = 0            # batches of linear warm-up from 0 to pretrain_lr
     pretrain_decay: str = "none"        # none | cosine (to pretrain_lr / 10 at the last batch)
+    pretrain_clip: float = 0.0          # rescale the gradient to this global L2 norm when above it (0: off)
     det_weight: float = 0.5             # weight of the detection cost (regression: 0.5)
     det_reduce: str = "mean"            # mean over the 17 x grid^2 windows | sum over them (per image)
     pretrain_alpha: float = 1e-4        # weight decay on its FC weights

@@ -21,11 +21,12 @@ def test_crop_keeps_128_and_pads_others_with_the_mean():
         inputs.to_crop(np.zeros((5, 5, 3), np.float32))
 
 
-def test_expand_folders_files_and_errors(tmp_path):
+def test_expand_folders_files_and_errors(tmp_path, capsys):
     Image.new("RGB", (40, 60)).save(tmp_path / "b.png")
     Image.new("RGB", (40, 60)).save(tmp_path / "a.jpg")
     (tmp_path / "notes.txt").write_text("x")
     assert inputs.expand([tmp_path]) == [("image", str(tmp_path / "a.jpg")), ("image", str(tmp_path / "b.png"))]
+    assert "skipped 1 file that is neither an image nor a video (e.g. notes.txt)" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     for bad, words in ((empty, "no image or video"), (tmp_path / "notes.txt", "not an image or video"),

@@ -40,6 +40,12 @@ def test_tables_and_claims(tmp_path):
     got = {c: held for c, _, held in tables.claims(res, abl)}
     assert got["lambda = 0 (no auxiliary task, StructNet*) is worse"] is False
     assert got["2-layer < 1-layer < random 1-layer < raw pose embedding"] is True
+    abl["lam0"] = {"methods": {"StructNet-Max": _method(100.4)}}
+    abl["1layer"] = {"methods": {"StructNet-Max": _method(119.5)}}
+    got = {c: held for c, _, held in tables.claims(res, abl)}
+    assert got["lambda = 0 (no auxiliary task, StructNet*) is worse"].startswith("not distinguishable: +0.40 mm")
+    assert got["2-layer < 1-layer < random 1-layer < raw pose embedding"] == \
+        "yes, but the 1layer-random1 gap is under 1 mm (seed noise)"
 
 
 def test_reference_rows_and_the_floor_in_words(tmp_path):
@@ -94,7 +100,7 @@ def test_ablations_alignment_and_what_max_margin_adds(tmp_path):
     m, held = got["Sec. 6: 97% of the training images' max-score poses lie within 30 mm of their pose"]
     assert held is False and "42.0% within 30 mm (median 35.5 mm, 500 training images)" in m
     m, held = got["max-margin training adds to the pre-trained network: StructNet-Avg(500) 9.0% below DconvMP-HML"]
-    assert m.endswith("4.0% below") and held == "partly: 4.0% of the paper's 9.0%"
+    assert m.endswith("4.0% below") and held == "partly: 4.0% (the paper: 9.0%)"
     res["methods"]["StructNet-Avg(500)"] = _method(85)
     assert dict((c, h) for c, _, h in tables.claims(res, {}))[
         "max-margin training adds to the pre-trained network: StructNet-Avg(500) 9.0% below DconvMP-HML"] == "yes"

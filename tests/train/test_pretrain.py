@@ -72,3 +72,23 @@ def test_learning_rate_schedule(tiny_data):
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
     flat = tiny_config(tiny_data, pretrain_lr=1e-3, pretrain_warmup=0, pretrain_decay="none")
     assert {learning_rate(flat, s, 50) for s in range(50)} == {1e-3}
+
+
+def test_clipped_sgd_step_is_at_most_lr_times_clip(tiny_data):
+    """pretrain_clip: the first SGD step (momentum buffer at 0) moves the parameters by
+    lr * the clipped gradient, whose global norm is at most the clip; off, it moves more."""
+    moves = {}
+    for clip in (0.0, 1e-3):
+        cfg = tiny_config(tiny_data, pretrain_optimizer="sgd", pretrain_clip=clip, input_scale=1.0)
+        ds = Dataset(tiny_data / "train.h5")
+        idx = np.arange(8)
+        x, off = ds.input_for(cfg, ds.read_images(idx), return_offsets=True)
+        y = P.to_network(ds.root_relative(idx))
+        det = detection_targets(ds.joints2d[idx], off, cfg.det_grid)
+        model = Pretrainer(cfg, 0, mean_target=y.mean(0))
+        before = {k: v.get_value().copy() for k, v in model.params.items()}
+        m = dropout_mask(np.random.default_rng(0), 8, 1.0, 1024)
+        model.step(x, y, det, m, m, 0.01)
+        moves[clip] = np.sqrt(sum(((model.params[k].get_value() - before[k]) ** 2).sum() for k in before))
+    assert moves[1e-3] <= 0.01 * 1e-3 * 1.001 and moves[1e-3] > 0.01 * 1e-3 * 0.99
+    assert moves[0.0] > 10 * moves[1e-3]

@@ -7,6 +7,8 @@ import numpy as np
 
 from structnet.data.dataset import Dataset
 
+INDEX = "index.json"        # beside the images; predict passes over it without a note
+
 
 def export_images(dataset_path, out, n=6, seed=0):
     """Write ``n`` images of the dataset (rows drawn by ``seed``, sorted) as
@@ -26,7 +28,7 @@ def export_images(dataset_path, out, n=6, seed=0):
             atomic_write(os.path.join(out, name), lambda tmp, im=img: Image.fromarray(im).save(tmp, format="PNG"))
             index.append({"file": name, "row": int(r), "subject": int(ds.meta["subject"][r]),
                           "action": ds.actions[int(ds.meta["action"][r])], "pose_mm": ds.root_relative([r])[0].round(3).tolist()})
-        write_json(os.path.join(out, "index.json"), {"dataset": os.fspath(dataset_path), "images": index})
+        write_json(os.path.join(out, INDEX), {"dataset": os.fspath(dataset_path), "images": index})
         mark_dir(out, "export")
     finally:
         ds.close()

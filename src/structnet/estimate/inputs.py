@@ -8,10 +8,12 @@ zero; a 128 x 128 input is taken as it is, so an image exported from a dataset g
 very pixels the evaluation reads. The network then sees the test-time centre crop
 (112 x 112 at offset 8, ``Dataset.preprocess``)."""
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from structnet.data.export import INDEX
 from structnet.errors import UserError
 
 CROP = 128
@@ -60,8 +62,14 @@ def expand(inputs):
         p = os.fspath(p)
         if os.path.isdir(p):
             names = sorted(os.listdir(p))
-            found = [(_kind(n), os.path.join(p, n)) for n in names if os.path.isfile(os.path.join(p, n))]
+            files = [n for n in names if os.path.isfile(os.path.join(p, n)) and not n.startswith(".")]
+            found = [(_kind(n), os.path.join(p, n)) for n in files]
+            skipped = [os.path.basename(f) for k, f in found if not k and os.path.basename(f) != INDEX]
             found = [(k, f) for k, f in found if k]
+            if skipped and found:
+                print(f"predict: {p}: skipped {len(skipped)} file{'s' if len(skipped) > 1 else ''} that"
+                      f" {'are' if len(skipped) > 1 else 'is'} neither an image nor a video (e.g. {skipped[0]})",
+                      file=sys.stderr)
             if not found:
                 raise UserError(f"{p}: a folder with no image or video file (suffixes "
                                 f"{', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})")
@@ -91,7 +99,7 @@ def read_image(path):
         with Image.open(path) as im:
             im.load()
             rgb = im.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as e:
         raise UserError(f"{path}: not an image that Pillow can read ({' '.join(str(e).split()) or type(e).__name__})"
                         ) from None
     return np.asarray(rgb, np.uint8)

@@ -75,7 +75,7 @@ def child(mode, batch, candidates, reps, warmup, seed=0):
     from structnet.train.linesearch import step_grid
     from structnet.train.workingset import WorkingSet
     K = cfg.k_most_violated
-    ws, grid = WorkingSet(candidates), step_grid(cfg.step_min_exp, cfg.step_max_exp)
+    ws, grid = WorkingSet(candidates), step_grid(cfg.step_min_exp, cfg.step_max_exp, cfg.step_per_decade)
     algo = StepFunctions(net, from_features=True, eps=net.step_factors(net.trainable_names(False)))
 
     def algo1_batch():

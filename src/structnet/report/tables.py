@@ -138,6 +138,18 @@ def table3(ablations, paper):
     return "\n".join(lines)
 
 
+#: differences smaller than this are within what seeds alone change (legacy_notes/training.md:
+#: held-out DconvMP-HML of two pre-training seeds differed by 1-3 mm)
+NOISE_MM = 1.0
+
+
+def _worse(a, b):
+    """Verdict on "a is worse than b" (mm): yes, no, or too close to tell."""
+    if abs(a - b) < NOISE_MM:
+        return f"not distinguishable: {a - b:+.2f} mm, under {NOISE_MM:.0f} mm (seed noise)"
+    return a > b
+
+
 def claims(res, ablations, embedding=None):
     """Each claim of the paper with our numbers and whether it held (None = not measured).
 
@@ -177,7 +189,7 @@ def claims(res, ablations, embedding=None):
         gain = 100 * (1 - M["StructNet-Avg(500)"] / M["DconvMP-HML"])
         out.append(("max-margin training adds to the pre-trained network: StructNet-Avg(500) 9.0% below DconvMP-HML",
                     f"Avg(500) {M['StructNet-Avg(500)']:.2f} mm vs DconvMP-HML {M['DconvMP-HML']:.2f} mm: {gain:.1f}% below",
-                    "yes" if gain >= 8 else f"partly: {gain:.1f}% of the paper's 9.0%" if gain > 0 else "no"))
+                    "yes" if gain >= 8 else f"partly: {gain:.1f}% (the paper: 9.0%)" if gain > 0 else "no"))
     al = res.get("alignment")
     if al:
         out.append(("Sec. 6: 97% of the training images' max-score poses lie within 30 mm of their pose",
@@ -196,7 +208,8 @@ def claims(res, ablations, embedding=None):
     if lam0:
         ref = same_budget or res
         a, b = lam0["methods"]["StructNet-Max"]["all"][0], ref["methods"]["StructNet-Max"]["all"][0]
-        out.append(("lambda = 0 (no auxiliary task, StructNet*) is worse", f"StructNet*-Max {a:.2f} mm vs StructNet-Max {b:.2f} mm", a > b))
+        out.append(("lambda = 0 (no auxiliary task, StructNet*) is worse",
+                    f"StructNet*-Max {a:.2f} mm vs StructNet-Max {b:.2f} mm", _worse(a, b)))
     else:
         out.append(("lambda = 0 (no auxiliary task, StructNet*) is worse", "not run (make ablations)", None))
     emb = {k: ablations[k]["methods"]["StructNet-Max"]["all"][0] for k, _ in TABLE3_ROWS if k in ablations}
@@ -204,9 +217,14 @@ def claims(res, ablations, embedding=None):
         emb["2layer"] = M["StructNet-Max"]
     if len(emb) == 4:
         order = [emb[k] for k in ("2layer", "1layer", "random1", "raw")]
+        gaps = [b - a for a, b in zip(order, order[1:])]
+        held = all(g > 0 for g in gaps)
+        if held and min(gaps) < NOISE_MM:
+            names = ("2layer", "1layer", "random1", "raw")
+            small = [f"{names[i]}-{names[i + 1]}" for i, g in enumerate(gaps) if g < NOISE_MM]
+            held = f"yes, but the {', '.join(small)} gap is under {NOISE_MM:.0f} mm (seed noise)"
         out.append(("2-layer < 1-layer < random 1-layer < raw pose embedding",
-                    ", ".join(f"{k} {emb[k]:.2f}" for k in ("2layer", "1layer", "random1", "raw")),
-                    all(a < b for a, b in zip(order, order[1:]))))
+                    ", ".join(f"{k} {emb[k]:.2f}" for k in ("2layer", "1layer", "random1", "raw")), held))
     else:
         out.append(("2-layer < 1-layer < random 1-layer < raw pose embedding", "not run (make ablations)", None))
     if embedding:

@@ -75,8 +75,11 @@ def line_search_stats(log_path, grid):
     """How often each step of the grid was chosen, over every batch of the run's log."""
     chosen = [r["step"] for r in log_records(log_path)
               if r.get("phase") == "train" and "step" in r and "event" not in r]
-    counts = {f"{g:.0e}": int(np.sum(np.isclose(chosen, g))) for g in grid}
-    top = counts[f"{grid[-1]:.0e}"]
+    keys = [f"{g:.0e}" for g in grid]
+    if len(set(keys)) < len(keys):                       # a finer grid than a step a decade
+        keys = [f"{g:.3g}" for g in grid]
+    counts = {k: int(np.sum(np.isclose(chosen, g))) for k, g in zip(keys, grid)}
+    top = counts[keys[-1]]
     return {"batches": len(chosen), "chosen": counts, "top_of_grid_fraction": top / len(chosen) if chosen else None}
 
 
@@ -131,7 +134,7 @@ class TrainPhase(Phase):
             start_from_pretrained(self.net, pretrained)
         self.epochs, self.nb = cfg.epochs, n_batches(cfg, len(self.ds))
         self.C = min(cfg.n_candidates, len(self.poseset))
-        self.grid = step_grid(cfg.step_min_exp, cfg.step_max_exp)
+        self.grid = step_grid(cfg.step_min_exp, cfg.step_max_exp, cfg.step_per_decade)
         self.steps = None
         self.held = held_out(cfg, cfg.curve_every)
         self.curve_every = cfg.curve_every if self.held is not None else 0

@@ -54,7 +54,8 @@ def detection_prior(det, reduce="mean"):
 class Pretrainer(DconvMP):
     """DconvMP-HML with its optimiser: state buffers and the compiled training step.
 
-    Optimiser (config.pretrain_optimizer): "sgd", SGD with momentum (v = mu v - lr g);
+    Optimiser (config.pretrain_optimizer): "sgd", SGD with momentum (v = mu v - lr g; with
+    ``pretrain_clip`` > 0 the gradient is first rescaled to at most that global L2 norm);
     "adam", Adam (beta1 = pretrain_momentum, beta2 = 0.999, eps 1e-8) with bias correction.
     ``state`` holds the optimiser buffers by name ("v:<param>", "m:<param>", "s:<param>").
     """
@@ -79,6 +80,10 @@ class Pretrainer(DconvMP):
         out = build_cost(self.params, x, yv, dv, mr, md, cfg.pretrain_alpha, cfg.det_weight, cfg.det_reduce)
         names = list(self.params)
         grads = pytensor.grad(out["cost"], [self.params[n] for n in names])
+        if cfg.pretrain_clip > 0:          # one global norm over every gradient (Pascanu et al. 2013)
+            norm = pt.sqrt(sum((g ** 2).sum() for g in grads))
+            scale = pt.minimum(np.float32(1), np.float32(cfg.pretrain_clip) / (norm + np.float32(1e-12)))
+            grads = [pt.cast(g * scale, "float32") for g in grads]
         mu = np.float32(cfg.pretrain_momentum)
         upd = []
         for n, g in zip(names, grads):
