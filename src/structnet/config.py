@@ -16,7 +16,7 @@ POSE_EMBEDDINGS = ("raw", "random1", "1layer", "2layer")  # Table 3 rows
 # field: (low, high, low excluded); high None = unbounded. Checked by Config.validated.
 RANGES = {
     "seed": (0, 2 ** 32 - 1, False), "keep_prob": (0, 1, True), "embed_dim": (1, None, False),
-    "init_std_conv1": (0, None, True), "init_std_image": (0, None, True), "init_std_pose": (0, None, True),
+    "init_std_conv1": (0, None, True), "init_std_image": (0, None, True), "init_std_pose": (0, None, True), "init_std_det": (0, None, False),
     "lam": (0, None, False), "alpha": (0, None, False), "batch_size": (1, None, False),
     "n_candidates": (1, None, False), "k_most_violated": (0, None, False), "eval_chunk": (1, None, False),
     "epochs": (1, None, False), "eps_w": (0, None, True), "eps_b": (0, None, True),
@@ -41,6 +41,7 @@ class Config:
     embed_dim: int = 1024               # f_I / f_J size (51 for the raw pose embedding)
     init_std_conv1: float = 5e-5
     init_std_image: float = 1e-3        # conv2, conv3, h1-h4, g7
+    init_std_det: float = 0.0           # DconvMP-HML's detection output d3 (0: sqrt(1 / fan-in))
     init_std_pose: float = 0.1          # h5, h6
 
     # cost, Eq. (12)

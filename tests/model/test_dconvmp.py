@@ -26,3 +26,14 @@ def test_shapes_mean_pose_start_and_round_trip(tmp_path):
         np.testing.assert_array_equal(back.params[k].get_value(), v)
     with pytest.raises(UserError, match="parameters do not match"):
         back.set_values({"r1/W": np.zeros((2, 2), np.float32)}, "x.h5")
+
+
+def test_detection_output_init_std():
+    """init_std_det: d3's weights at that std (0: sqrt(1 / fan-in)), nothing else changed."""
+    from structnet.model.dconvmp import init_dconvmp
+    a = init_dconvmp(quick(), 0)
+    b = init_dconvmp(quick().override(["init_std_det=0.001"]), 0)
+    n_in = a["d3/W"].shape[0]
+    assert abs(a["d3/W"].std() - np.sqrt(1 / n_in)) < 0.05 * np.sqrt(1 / n_in)
+    assert abs(b["d3/W"].std() - 0.001) < 5e-5
+    assert all(np.array_equal(a[k], b[k]) for k in a if k != "d3/W")

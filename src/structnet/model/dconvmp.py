@@ -45,7 +45,8 @@ def init_dconvmp(config, seed, mean_target=None):
         out[f"{name}/W"] = (rng.standard_normal((cout, cin, k, k)) * std).astype(np.float32)
         out[f"{name}/b"] = np.zeros(cout, np.float32)
     for name, n_in, n_out, _ in HEADS:
-        std = config.init_std_image if name == "r3" else np.sqrt(1 / n_in) if name == "d3" else np.sqrt(2 / n_in)
+        std = config.init_std_image if name == "r3" else (config.init_std_det or np.sqrt(1 / n_in)) if name == "d3" \
+            else np.sqrt(2 / n_in)
         out[f"{name}/W"] = (rng.standard_normal((n_in, n_out)) * std).astype(np.float32)
         out[f"{name}/b"] = np.zeros(n_out, np.float32)
     out["d3/b"][:] = np.log(1 / 99)          # start at the prior: one window in 100 is positive
