@@ -36,14 +36,16 @@ def remove_stale_temporaries(path):
             pass
 
 
-def atomic_write(path, write):
+def atomic_write(path, write, hold_interrupt=True):
     """Write ``path`` through ``write(tmp_path)`` under a temporary name, then rename it into
     place: a reader never sees half a file, a failed write leaves the old one. Ctrl-C is
-    held back until the rename (``deferred_interrupt``)."""
+    held back until the rename (``deferred_interrupt``); ``hold_interrupt=False`` for a long
+    write that checks for it itself (``check_interrupt``): the temporary goes with it."""
+    import contextlib
     path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
     check_interrupt()                   # an earlier Ctrl-C that was swallowed: write nothing
-    with deferred_interrupt():
+    with deferred_interrupt() if hold_interrupt else contextlib.nullcontext():
         try:
             write(tmp)
             os.replace(tmp, path)

@@ -152,19 +152,26 @@ class Writer:
         return False
 
 
+def crop_input(images, offsets, noise, mean, scale, out):
+    """The network input of uint8 (n,128,128,3) crops: the 112 x 112 crop at ``offsets``
+    (n,2) (row, column), ``mean`` (3,) RGB subtracted, ``noise`` (n,3) added, times ``scale``,
+    into float32 ``out`` (n,3,112,112) (``augment.crop_normalise``)."""
+    from structnet.data.augment import crop_normalise
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (CROP, CROP, 3) or offsets.max(initial=0) > CROP - INPUT:
+        raise ValueError(f"images must be (n, {CROP}, {CROP}, 3) and offsets at most {CROP - INPUT},"
+                         f" got {images.shape}")
+    return crop_normalise(np.ascontiguousarray(images, dtype=np.uint8), offsets, np.asarray(mean, np.float32).reshape(3),
+                          noise, np.float32(scale), out)
+
+
 def centre_input(images, mean, scale=1.0):
     """uint8 (n,128,128,3) -> float32 (n,3,112,112): the test-time input (the centre crop at
     offset 8, ``mean`` (3,) RGB subtracted, times ``scale``), the values ``Dataset.preprocess``
     gives without an rng."""
-    from structnet.data.augment import crop_normalise
-    images = np.ascontiguousarray(images, dtype=np.uint8)
-    if images.ndim != 4 or images.shape[1:] != (CROP, CROP, 3):
-        raise ValueError(f"images must be (n, {CROP}, {CROP}, 3), got {images.shape}")
     n = len(images)
-    offsets = np.full((n, 2), (CROP - INPUT) // 2, np.int64)
-    out = np.empty((n, 3, INPUT, INPUT), np.float32)
-    return crop_normalise(images, offsets, np.asarray(mean, np.float32).reshape(3), np.zeros((n, 3), np.float32),
-                          np.float32(scale), out)
+    return crop_input(images, np.full((n, 2), (CROP - INPUT) // 2, np.int64), np.zeros((n, 3), np.float32), mean,
+                      scale, np.empty((n, 3, INPUT, INPUT), np.float32))
 
 
 def training_mean(data_dir):
@@ -368,17 +375,13 @@ class Dataset:
         n = len(images)
         x = np.empty((n, 3, INPUT, INPUT), np.float32) if out is None else out
         mean = np.asarray(self.rgb_mean if mean is None else mean, np.float32).reshape(3)
-        scale = np.float32(scale)
         offsets = np.full((n, 2), (CROP - INPUT) // 2, np.int64)
         noise = np.zeros((n, 3), np.float32)
         if rng is not None:
             for i in range(n):
                 offsets[i] = rng.integers(0, jitter + 1, 2)
                 noise[i] = (self.pca_vectors @ (rng.normal(0, pca_std, 3) * self.pca_values)).astype(np.float32)
-        from structnet.data.augment import crop_normalise
-        if images.shape[1:] != (CROP, CROP, 3) or offsets.max(initial=0) > CROP - INPUT:
-            raise ValueError(f"images must be (n, {CROP}, {CROP}, 3) and offsets at most {CROP - INPUT}")
-        crop_normalise(np.ascontiguousarray(images, dtype=np.uint8), offsets, mean, noise, scale, x)
+        crop_input(images, offsets, noise, mean, scale, x)
         return (x, offsets) if return_offsets else x
 
     def input_for(self, config, images, rng=None, return_offsets=False, out=None, mean=None):

@@ -96,11 +96,11 @@ def sheet(crops, poses, titles, path, cols=2):
 def video(crops, poses, titles, fps, path, progress=None):
     """An MP4 (H.264) of the estimates of a video's frames, one picture a frame, at ``fps``;
     written under a temporary name (Ctrl-C between frames removes it), then renamed."""
-    import os
     import av
     from structnet.interrupt import check_interrupt
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
+    from structnet.io import atomic_write
+
+    def write(tmp):
         with av.open(tmp, "w", format="mp4") as out:
             stream = out.add_stream("libx264" if _has("libx264") else "mpeg4", rate=max(1, round(fps)))
             stream.pix_fmt = "yuv420p"
@@ -117,11 +117,7 @@ def video(crops, poses, titles, fps, path, progress=None):
                     progress.update(1)
             for packet in stream.encode():
                 out.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, write, hold_interrupt=False)
 
 
 def _has(codec):

@@ -26,43 +26,40 @@ def run_predict(model, inputs, out, A=20, k=5, every=1, pose_set=None, sheet=Fal
     predictor = Predictor(model, pose_set, mode)
     predictor.check(A, k)
     total = sum(1 if kind == "image" else -(-frame_count(p) // every) for kind, p in sources) or None
-    names, files, frames, times, crops, parts = [], [], [], [], [], []
+    done, parts = [], []                  # every Item (crops kept for the pictures), Poses per chunk
     bar = tqdm(total=total, desc="predict", unit="image", disable=os.environ.get("STRUCTNET_PROGRESS", "1") == "0")
-    batch = []
 
-    def flush():
-        if batch:
-            parts.append(predictor(np.stack([it.image for it in batch]), A, k))
-            bar.update(len(batch))
-            batch.clear()
+    def flush(start):
+        """Estimate done[start:]; the index after it."""
+        if start < len(done):
+            parts.append(predictor(np.stack([it.image for it in done[start:]]), A, k))
+            bar.update(len(done) - start)
+        return len(done)
+    start = 0
     for it in items(sources, every, predictor.mean):
-        names.append(it.name)
-        files.append(it.path)
-        frames.append(it.frame)
-        times.append(it.time_s)
-        crops.append(it.image)
-        batch.append(it)
-        if len(batch) == CHUNK:
-            flush()
-    flush()
+        done.append(it)
+        if len(done) - start == CHUNK:
+            start = flush(start)
+    flush(start)
     bar.close()
     poses = _concat(parts)
     meta = {"model": os.fspath(model), "pose_set": predictor.pose_set_path, "pose_set_size": len(predictor.poses_mm),
             "A": A, "top_k": k, "every": every, "joints": list(JOINTS), "units": UNITS}
-    write_json(os.path.join(out, "poses.json"), {**meta, "records": records(poses, names, files, frames, times)})
-    write_text(os.path.join(out, "poses.csv"), to_csv(poses, names, files, frames, times))
+    write_json(os.path.join(out, "poses.json"), {**meta, "records": records(poses, done)})
+    write_text(os.path.join(out, "poses.csv"), to_csv(poses, done))
     written = ["poses.json", "poses.csv"]
     if pictures:
-        written += _pictures(out, sources, poses, names, files, frames, times, crops)
+        written += _pictures(out, sources, poses, done)
     if sheet:
-        if len(crops) > SHEET_MAX:
-            print(f"predict: the sheet shows the first {SHEET_MAX} of {len(crops)} inputs", file=sys.stderr)
+        if len(done) > SHEET_MAX:
+            print(f"predict: the sheet shows the first {SHEET_MAX} of {len(done)} inputs", file=sys.stderr)
         from structnet.estimate.pictures import sheet as draw_sheet
-        n = min(len(crops), SHEET_MAX)
-        draw_sheet(crops[:n], poses.avg[:n], [f"{nm}  Avg({A})" for nm in names[:n]], os.path.join(out, "sheet.png"))
+        shown = done[:SHEET_MAX]
+        draw_sheet([it.image for it in shown], poses.avg[:len(shown)], [f"{it.name}  Avg({A})" for it in shown],
+                   os.path.join(out, "sheet.png"))
         written.append("sheet.png")
     mark_dir(out, "predict")
-    return {"inputs": len(names), "out": out, "files": written}
+    return {"inputs": len(done), "out": out, "files": written}
 
 
 def _concat(parts):
@@ -70,16 +67,16 @@ def _concat(parts):
                    ("max", "avg", "pred", "hypotheses", "scores", "index")), A=parts[0].A)
 
 
-def records(poses, names, files, frames, times):
-    """One JSON record an input: Max, Avg(A), Pred and the top-k hypotheses with scores."""
+def records(poses, its):
+    """One JSON record an input (``Item``): Max, Avg(A), Pred and the top-k hypotheses with scores."""
     out = []
-    for i, name in enumerate(names):
-        r = {"input": name, "file": files[i], "max": _r(poses.max[i]), f"avg({poses.A})": _r(poses.avg[i]),
+    for i, it in enumerate(its):
+        r = {"input": it.name, "file": it.path, "max": _r(poses.max[i]), f"avg({poses.A})": _r(poses.avg[i]),
              "pred": _r(poses.pred[i]),
              "hypotheses": [{"score": float(s), "pose_set_index": int(j), "pose": _r(h)}
                             for s, j, h in zip(poses.scores[i], poses.index[i], poses.hypotheses[i])]}
-        if frames[i] is not None:
-            r["frame"], r["time_s"] = frames[i], round(times[i], 6)
+        if it.frame is not None:
+            r["frame"], r["time_s"] = it.frame, round(it.time_s, 6)
         out.append(r)
     return out
 
@@ -88,15 +85,15 @@ def _r(pose):
     return np.round(np.asarray(pose, np.float64), 3).tolist()
 
 
-def to_csv(poses, names, files, frames, times):
+def to_csv(poses, its):
     """A row per input and estimate (Max, Avg(A), Pred, hypothesis 1..k with its score):
     input, file, frame, time_s, estimate, score, then <joint>_x, _y, _z in mm."""
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["input", "file", "frame", "time_s", "estimate", "score"] +
                [f"{j}_{a}" for j in JOINTS for a in "xyz"])
-    for i, name in enumerate(names):
-        head = [name, files[i], "" if frames[i] is None else frames[i], "" if times[i] is None else round(times[i], 6)]
+    for i, it in enumerate(its):
+        head = [it.name, it.path, "" if it.frame is None else it.frame, "" if it.time_s is None else round(it.time_s, 6)]
         rows = [("Max", "", poses.max[i]), (f"Avg({poses.A})", "", poses.avg[i]), ("Pred", "", poses.pred[i])]
         rows += [(f"hypothesis{h + 1}", f"{poses.scores[i, h]:.6g}", poses.hypotheses[i, h])
                  for h in range(poses.hypotheses.shape[1])]
@@ -105,7 +102,7 @@ def to_csv(poses, names, files, frames, times):
     return buf.getvalue()
 
 
-def _pictures(out, sources, poses, names, files, frames, times, crops):
+def _pictures(out, sources, poses, its):
     """A PNG per image (``<name>.png``), an MP4 per video (``<name>.mp4``), in OUT/pictures."""
     from tqdm import tqdm
     from structnet.estimate import pictures as pic
@@ -114,8 +111,8 @@ def _pictures(out, sources, poses, names, files, frames, times, crops):
     written, used = [], set()
     quiet = os.environ.get("STRUCTNET_PROGRESS", "1") == "0"
     by_file = {}
-    for i, f in enumerate(files):
-        by_file.setdefault(f, []).append(i)
+    for i, it in enumerate(its):
+        by_file.setdefault(it.path, []).append(i)
     for kind, path in sources:
         rows = by_file.get(path, [])
         stem = os.path.splitext(os.path.basename(path))[0]
@@ -126,15 +123,15 @@ def _pictures(out, sources, poses, names, files, frames, times, crops):
         used.add(name)
         if kind == "image":
             i = rows[0]
-            pic.save_png(pic.figure(crops[i], poses.avg[i], f"{names[i]}  Avg({poses.A})"),
+            pic.save_png(pic.figure(its[i].image, poses.avg[i], f"{its[i].name}  Avg({poses.A})"),
                          os.path.join(folder, name + ".png"))
             written.append(f"pictures/{name}.png")
         elif rows:
-            t = [times[i] for i in rows]
+            t = [its[i].time_s for i in rows]
             fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 25.0
             with tqdm(total=len(rows), desc=f"video {stem}", unit="frame", disable=quiet) as bar:
-                pic.video([crops[i] for i in rows], [poses.avg[i] for i in rows],
-                          [f"{names[i]}  t={times[i]:.2f}s" for i in rows], fps, os.path.join(folder, name + ".mp4"),
-                          bar)
+                pic.video([its[i].image for i in rows], [poses.avg[i] for i in rows],
+                          [f"{its[i].name}  t={its[i].time_s:.2f}s" for i in rows], fps,
+                          os.path.join(folder, name + ".mp4"), bar)
             written.append(f"pictures/{name}.mp4")
     return written
