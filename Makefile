@@ -45,7 +45,7 @@ EVAL        := $(RUN)/eval
 ABLATIONS    ?= 2layer: lam0:lam=0 raw:pose_embedding=raw random1:pose_embedding=random1 1layer:pose_embedding=1layer
 ABLATION_SET ?= epochs=1 max_batches=60
 
-.PHONY: help all venv test test-slow bench bench-h36m summary data sample-figure pretrain train eval apf tables figures ablations predict activations sweep clean
+.PHONY: help all venv test test-slow bench bench-h36m summary data sample-figure pretrain train eval apf tables figures ablations budget predict activations sweep clean
 
 help:
 	@echo "make all       the main job on the embedded default: data, pretrain, train, eval, apf, ablations, figures, tables"
@@ -64,6 +64,7 @@ help:
 	@echo "make figures   Figure 3 and Figure 4 -> figures/"
 	@echo "make tables    tables beside the paper's and the claims -> $(RUN)/tables.md, README results"
 	@echo "make ablations lambda = 0 and the Table 3 pose embeddings -> $(RUN)/ablations/"
+	@echo "make budget    held-out error against pre-training and training batches -> figures/budget.png (~30 min)"
 	@echo "make predict   3D poses and pictures of a few exported test images (or INPUT=your images, folder"
 	@echo "               or video) -> $(RUN)/predict/ (poses.json, poses.csv, pictures/, sheet.png)"
 	@echo "make activations  mean absolute activation per layer at init and after training -> bench/results/activations.json"
@@ -153,6 +154,20 @@ ablations: $(RUN)/pretrain/model.h5
 	      --set data_dir=$(DATA) $(ABLATION_SET) $$over $(SET) || exit 1; \
 	    $(SN) eval --run $$dir --data $(DATA) --out $$dir/eval || exit 1; \
 	  fi; done
+
+# the budget-to-error curve: whole pre-trainings of BUDGET_PRETRAIN batches (each its own
+# schedule; epochs of at most 750 batches, the quick world's), one StructNet epoch after each,
+# beside the main run's; about 30 min on 2 cores (not part of `make all`)
+BUDGET_PRETRAIN ?= 375 750 1500
+budget: $(RUN)/train/model.h5
+	@for n in $(BUDGET_PRETRAIN); do dir=$(RUN)/budget/p$$n; e=$$(( (n + 749) / 750 )); \
+	  if [ ! -f $$dir/train/model.h5 ]; then \
+	    $(SN) pretrain --preset $(PRESET) --run $$dir --resume \
+	      --set data_dir=$(DATA) pretrain_epochs=$$e max_batches=$$(( n / e )) $(SET) || exit 1; \
+	    $(SN) train --preset $(PRESET) --run $$dir --resume --set data_dir=$(DATA) epochs=1 $(SET) || exit 1; \
+	  fi; done
+	$(SN) budget --runs $(foreach n,$(BUDGET_PRETRAIN),$(RUN)/budget/p$(n)) $(RUN) --out $(RUN)/budget
+	@mkdir -p figures && cp $(RUN)/budget/budget.png figures/budget.png && echo "picture: figures/budget.png"
 
 # predict: INPUT = image files, folders or videos; empty: six test images exported as PNG
 INPUT       ?=

@@ -13,6 +13,7 @@ def test_paper_values():
     assert (c.batch_size, c.n_candidates, c.k_most_violated, c.epochs) == (128, 2000, 10, 200)
     assert (c.lam, c.alpha, c.keep_prob, c.eps_w, c.eps_b) == (1.0, 1e-4, 0.25, 5e-4, 2e-3)
     assert (c.step_min_exp, c.step_max_exp, c.input_scale, c.crop_jitter) == (-7, 2, 1.0, 8)
+    assert c.pretrain_keep_prob == 0.25          # DconvMP-HML's dropout (graph_def_0012)
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -86,6 +86,9 @@ def build_parser():
     fg.add_argument("--data", required=True)
     fg.add_argument("--eval", required=True)
     fg.add_argument("--out", required=True, help="directory for the PNGs")
+    bu = sub.add_parser("budget", help="held-out error against pre-training and training batches (make budget)")
+    bu.add_argument("--runs", nargs="+", required=True, help="run directories, each with pretrain/ and train/")
+    bu.add_argument("--out", required=True, help="directory for budget.json and budget.png")
     pr = sub.add_parser("predict", help="3D poses of your own images, folders of images or videos, with pictures")
     pr.add_argument("inputs", nargs="+", metavar="INPUT", help="image files (PNG, JPEG, ... any size: a crop around"
                     " one person), folders of them, videos")
@@ -328,6 +331,13 @@ def _main(argv=None):
             return _evaluate(args)
         if args.command in ("predict", "export-images"):
             return _predict(args)
+        if args.command == "budget":
+            from structnet.io import claim_dir, mark_dir
+            from structnet.report.budget import budget_table, write_budget
+            claim_dir(args.out, "budget", "--out", reads=args.runs)
+            points = write_budget(args.runs, args.out)
+            mark_dir(args.out, "budget")
+            print(budget_table(points))
         if args.command == "sample-figure":
             from structnet.io import not_an_input, out_file
             from structnet.report.samples import sample_grid

@@ -169,7 +169,7 @@ KIND_FILE = ".structnet-kind"
 #: what each kind of directory holds, for the messages
 KINDS = {"data": "dataset", "pretrain": "pre-training run", "train": "training run", "eval": "evaluation",
          "run": "run directory (pretrain/, train/, eval/)", "figures": "figures", "predict": "predictions",
-         "export": "folder of exported images"}
+         "export": "folder of exported images", "budget": "budget sweep (budget.json, budget.png)"}
 
 
 def dir_kind(path):

@@ -31,6 +31,17 @@ def test_pretrain_batches_are_make_batchs(tiny_data):
             np.testing.assert_array_equal(out[k], w, err_msg=k)
 
 
+def test_pretraining_dropout_is_its_own(tiny_data):
+    """The heads' masks follow pretrain_keep_prob, not StructNet's keep_prob."""
+    ds = Dataset(tiny_data / "train.h5")
+    y_all = P.to_network(ds.root_relative())
+    idx = np.arange(8)
+    for pre, structnet, all_ones in ((1.0, 0.25, True), (0.25, 1.0, False)):
+        cfg = tiny_config(tiny_data).override([f"pretrain_keep_prob={pre}", f"keep_prob={structnet}"])
+        *_, mr, md = make_batch(cfg, ds, y_all, idx, batch_rng(cfg.seed, "pretrain", 0, 0, 0))
+        assert bool(np.all(mr == 1) and np.all(md == 1)) is all_ones
+
+
 def test_train_batches_draw_as_algorithm_1_did(tiny_data):
     """Images, candidates and the mask in the order the step drew them; the margins are
     Delta(y, candidates) (Eq. 8)."""

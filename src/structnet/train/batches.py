@@ -104,8 +104,8 @@ class PretrainBatches(BatchMaker):
         rng = batch_rng(cfg.seed, "pretrain", epoch, b, 0)
         off = self._input(idx, rng, out["x"])
         out["det"][...] = detection_targets(self.ds.joints2d[idx], off, cfg.det_grid)
-        out["mask_r"][...] = dropout_mask(rng, len(idx), cfg.keep_prob, PRETRAIN_DROPOUT_WIDTH)
-        out["mask_d"][...] = dropout_mask(rng, len(idx), cfg.keep_prob, PRETRAIN_DROPOUT_WIDTH)
+        out["mask_r"][...] = dropout_mask(rng, len(idx), cfg.pretrain_keep_prob, PRETRAIN_DROPOUT_WIDTH)
+        out["mask_d"][...] = dropout_mask(rng, len(idx), cfg.pretrain_keep_prob, PRETRAIN_DROPOUT_WIDTH)
         out["y"][...] = self.y_all[idx]
         return {}
 

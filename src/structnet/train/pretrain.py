@@ -38,8 +38,8 @@ def make_batch(config, ds, y_all, idx, rng):
     draws of ``structnet.train.batches.PretrainBatches``, which makes the training's)."""
     x, off = ds.input_for(config, ds.read_images(idx), rng, return_offsets=True)
     det = detection_targets(ds.joints2d[idx], off, config.det_grid)
-    mr = dropout_mask(rng, len(idx), config.keep_prob, PRETRAIN_DROPOUT_WIDTH)
-    md = dropout_mask(rng, len(idx), config.keep_prob, PRETRAIN_DROPOUT_WIDTH)
+    mr = dropout_mask(rng, len(idx), config.pretrain_keep_prob, PRETRAIN_DROPOUT_WIDTH)
+    md = dropout_mask(rng, len(idx), config.pretrain_keep_prob, PRETRAIN_DROPOUT_WIDTH)
     return x, y_all[idx], det, mr, md
 
 
