@@ -42,7 +42,7 @@ def test_tiny_pipeline(tmp_path):
     doc = readme.read_text()
     assert "old" not in doc and "StructNet-Max" in doc and doc.endswith("rest\n")
     assert (tmp_path / "fig" / "figure3.png").exists() and (tmp_path / "fig" / "figure4.png").exists()
-    # learning curves: points at step 0 and every 2nd batch, in the results and the figure
+    # learning curves: points at step 0, every 2nd batch and the run's last, in the results and the figure
     for phase, names in (("pretrain", {"DconvMP-HML"}), ("train", {"StructNet-Max", "StructNet-Avg(20)", "StructNet-Pred"})):
         phase_res = json.load(open(os.path.join(run, phase, "results.json")))
         assert phase_res["compile_mode"].split()[0] in ("NUMBA", "C", "CVM", "JAX")
@@ -51,7 +51,7 @@ def test_tiny_pipeline(tmp_path):
         assert len(recs) == 3 and all(r["wait_s"] >= 0 and r["step_s"] > 0 for r in recs)
         assert phase_res["feed_workers"] == 1 and 0 <= phase_res["feed_wait_fraction"] <= 1
         curve = phase_res["curve"]
-        assert [p["step"] for p in curve] == [0, 2] and set(curve[-1]["mpjpe"]) == names
+        assert [p["step"] for p in curve] == [0, 2, 3] and set(curve[-1]["mpjpe"]) == names
         assert all(0 < v < 5000 for p in curve for v in p["mpjpe"].values())
     assert (tmp_path / "fig" / "learning.png").exists()
     # the floor and the oracles are reference rows of the results and of Table 1

@@ -205,12 +205,12 @@ QUICK_RECIPE = dict(
 
 def quick():
     """A small preset for the default synthetic dataset (24,000 training images) whose
-    `make all` fits in under an hour on a 2-core CPU: the measured pre-training recipe
-    (QUICK_RECIPE) and epoch counts chosen from the learning curves. Pre-training still
-    improved at the end of 2 epochs (held-out 100 -> 96.5 mm from batch 1,200 to 1,400),
-    so it gets 4 epochs of 750 batches of 32 (0.44 s a batch: about 22 min); StructNet
-    training gains most in its first batches and gets 2 epochs of 187 batches of 128
-    (1.57 s a batch: about 10 min). Measured 2026-11-26 (2-core EPYC, NUMBA)."""
+    `make all` fits in 45 minutes on a 2-core CPU: the measured pre-training recipe
+    (QUICK_RECIPE) and epoch counts chosen from the learning curves: pre-training 4 epochs
+    of 750 batches of 32 (0.33 s a batch, 18.5 min; held-out 94.7 -> 73.9 mm from batch
+    1,000 to 3,000, still falling), StructNet training 2 epochs of 187 batches of 128 (1.23 s
+    a batch, 8.1 min). Measured 2026-11-27 (2-core EPYC, NUMBA; `make budget` for what more
+    of each buys)."""
     return Config(preset="quick", epochs=2, pretrain_epochs=4, ckpt_every=50, **QUICK_RECIPE).validated()
 
 

@@ -51,17 +51,18 @@ def budget_figure(points, out):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     xs = [p["pretrain_batches"] for p in points]
     for name, style in (("DconvMP-HML", "s-"), ("StructNet-Avg(20)", "o-"), ("StructNet-Max", "^--")):
         a.plot(xs, [p[name] for p in points], style, label=name + (" (end of pre-training)" if name == "DconvMP-HML"
                                                                    else " (end of training)"))
     for x, p in zip(xs, points):
         a.annotate(f"{p['pretrain_minutes'] + p['train_minutes']:.0f} min", (x, p["StructNet-Avg(20)"]),
-                   textcoords="offset points", xytext=(0, -14), ha="center", fontsize=7)
+                   textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7)
     a.set_xscale("log", base=2)
     a.set_xticks(xs, [str(x) for x in xs])
-    a.set_xlabel(f"pre-training batches (of {points[0]['pretrain_batch_size']}); labels: CPU minutes of both phases")
+    a.set_xlabel(f"pre-training batches (of {points[0]['pretrain_batch_size']})")
+    a.set_title("end of each run (labels: minutes of both phases)", fontsize=9)
     a.set_ylabel("held-out MPJPE (mm)")
     a.grid(alpha=0.3)
     a.legend(fontsize=7)
@@ -71,11 +72,13 @@ def budget_figure(points, out):
         b.plot(steps, [q["StructNet-Avg(20)"] for q in p["curve"]], "-", color=color,
                label=f"{p['pretrain_batches']} pre-training batches")
         b.plot(steps, [q["StructNet-Max"] for q in p["curve"]], "--", color=color)
-    b.set_xlabel(f"StructNet training batches (of {points[0]['train_batch_size']}); solid Avg(20), dashed Max")
+    b.set_xlabel(f"StructNet training batches (of {points[0]['train_batch_size']})")
+    b.set_title("StructNet-Avg(20) solid, StructNet-Max dashed", fontsize=9)
     b.set_ylim(top=min(max(q["StructNet-Max"] for p in points for q in p["curve"][1:] or p["curve"]) * 1.1, 400))
     b.grid(alpha=0.3)
     b.legend(fontsize=7)
     fig.suptitle("What more compute buys: held-out MPJPE against pre-training and training batches", fontsize=10)
+    fig.tight_layout()
     atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
     plt.close(fig)
     return out
