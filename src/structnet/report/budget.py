@@ -18,9 +18,9 @@ METHODS = ("StructNet-Avg(20)", "StructNet-Max")
 
 
 def run_point(run_dir):
-    """One run directory (``pretrain/`` and ``train/`` results) -> a dict: pre-training
-    batches and images, its final held-out DconvMP-HML (mm), StructNet's curve (a list of
-    {step, StructNet-Avg(20), StructNet-Max}), its final values, and minutes of each phase."""
+    """One run directory (``pretrain/`` and ``train/`` results) -> a dict: each phase's
+    batches, batch size and minutes, the final held-out DconvMP-HML (mm), StructNet's curve (a
+    list of {step, StructNet-Avg(20), StructNet-Max}) and its final values."""
     out = {"run": run_dir}
     for phase in ("pretrain", "train"):
         path = os.path.join(run_dir, phase, "results.json")
@@ -46,7 +46,7 @@ def collect(run_dirs):
 
 def budget_figure(points, out):
     """figures/budget.png: left, held-out MPJPE at the end of each run against its
-    pre-training batches (top axis: CPU minutes of both phases); right, StructNet-Avg(20)
+    pre-training batches (each labelled with the minutes of both phases); right, StructNet-Avg(20)
     (solid) and -Max (dashed) against StructNet training batches, one colour a run."""
     import matplotlib
     matplotlib.use("Agg")
@@ -103,4 +103,3 @@ def budget_table(points):
         rows.append(f"| {p['pretrain_batches']} | {p['pretrain_minutes']:.1f} + {p['train_minutes']:.1f} |"
                     f" {p['DconvMP-HML']:.1f} | {p['StructNet-Avg(20)']:.1f} | {p['StructNet-Max']:.1f} |")
     return "\n".join(rows)
-

@@ -212,13 +212,14 @@ def run_phase(phase, run_dir, resume, config_dict, feed_workers=0):
     bar.close()
     check_interrupt()
     log_path = os.path.join(run_dir, "log.jsonl")
-    total = epochs * nb
-    if phase.curve_every and total % phase.curve_every and all(p["step"] != total for p in read_curve(log_path, name)):
-        curve(total, time.perf_counter() - t0)      # the curve ends where the run ends, off its grid too
+    points = read_curve(log_path, name)
+    if phase.curve_every and points and points[-1]["step"] != epochs * nb:   # the curve ends where the run ends
+        curve(epochs * nb, time.perf_counter() - t0)
+        points = read_curve(log_path, name)
     elapsed = time.perf_counter() - t0
     extra = phase.finish(run_dir)
     res = {"phase": name, "epochs": epochs, "batches_per_epoch": nb, "seconds": elapsed, "final": last,
-           "images": len(ds), "compile_mode": describe_mode(cfg.mode), **extra, "curve": read_curve(log_path, name),
+           "images": len(ds), "compile_mode": describe_mode(cfg.mode), **extra, "curve": points,
            **feed_stats(log_path, name, feed.workers)}
     write_json(os.path.join(run_dir, "results.json"), res)
     log(phase=name, event="done", seconds=elapsed)
