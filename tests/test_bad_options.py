@@ -70,6 +70,13 @@ def test_data_bad_splits(capsys, tmp_path, splits):
     assert not (tmp_path / "o").exists()
 
 
+def test_data_h36m_has_no_poses_split(capsys, tmp_path):
+    """The synthetic world's pose set is a split of its own; Human3.6M's comes from --npz."""
+    line = expect_error(capsys, ["data", "--dataset", "h36m", "--root", tmp_path, "--out", tmp_path / "o",
+                                 "--splits", "poses"], "--splits", [tmp_path])
+    assert "train, test" in line
+
+
 def test_avg_beyond_pose_set_is_said(run):
     """The tiny pose set (120 poses) cannot give Avg(500) or Avg(1500): the results say so."""
     res = json.load(open(run / "eval" / "results.json"))

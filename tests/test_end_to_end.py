@@ -25,8 +25,10 @@ def test_tiny_pipeline(tmp_path):
     out = json.loads(_run("train", "--preset", "quick", "--run", run, "--set", *small, cwd=tmp_path).splitlines()[-1])
     assert out["batches_per_epoch"] == 3
     ev = os.path.join(run, "eval")
+    # as `make eval`: the pose set is the data command's poses.h5 (the training sequences, denser)
+    poses = os.path.join(d, "poses.h5")
     _run("eval", "--run", os.path.join(run, "train"), "--data", d, "--out", ev,
-         "--pretrained", os.path.join(run, "pretrain", "model.h5"), cwd=tmp_path)
+         "--pretrained", os.path.join(run, "pretrain", "model.h5"), "--pose-set", poses, cwd=tmp_path)
     _run("apf", "--run", os.path.join(run, "train"), "--data", d, "--eval", ev, "--A", "20", "--layers", "3",
          "--particles", "30", cwd=tmp_path)
     _run("figures", "--run", os.path.join(run, "train"), "--data", d, "--eval", ev, "--out", str(tmp_path / "fig"),
@@ -36,6 +38,7 @@ def test_tiny_pipeline(tmp_path):
     text = _run("tables", "--eval", ev, "--embedding", os.path.join(ev, "embedding.json"),
                 "--out", str(tmp_path / "tables.md"), "--readme", str(readme), cwd=tmp_path)
     res = json.load(open(os.path.join(ev, "results.json")))
+    assert res["pose_set_file"] == poses and res["pose_set"] == 240 and res["test_images"] == 30
     for m in ("StructNet-Max", "StructNet-Avg(20)", "StructNet-Pred", "DconvMP-HML", "StructNet-Avg(20)-APF"):
         assert m in res["methods"] and res["methods"][m]["all"][0] > 0
     assert "| StructNet-Max | ours |" in text and "| StructNet-Max | paper | 83.64 (27.44)" in text

@@ -56,3 +56,23 @@ def test_all_runs_the_ablations_before_the_tables(tmp_path):
     abl = [i for i, ln in enumerate(out) if f"dir={run}/ablations/" in ln]
     tab = [i for i, ln in enumerate(out) if "structnet tables" in ln]
     assert abl and tab and abl[0] < tab[0]
+
+
+def test_eval_and_apf_search_the_synthetic_pose_set(tmp_path):
+    """The synthetic world's eval and APF search DATA/poses.h5 (deviations.md 24), which a
+    dataset built before it existed gets from `data --splits poses`; Human3.6M without
+    H36M_NPZ searches its training set."""
+    data, run = tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    (data / "test.h5").write_text("")                  # a dataset made before the pose set
+    out = _lines(tmp_path, "apf", f"DATA={data}", f"RUN={run}")
+    make_poses = [ln for ln in out if "structnet data" in ln]
+    assert len(make_poses) == 1 and make_poses[0].endswith(f"--out {data} --splits poses")
+    commands = "\n".join(out).replace("\\\n", " ").splitlines()     # continuation lines joined
+    for cmd in ("structnet eval", "structnet apf"):
+        line = [ln for ln in commands if cmd in ln]
+        assert len(line) == 1 and f"--pose-set {data}/poses.h5" in line[0], cmd
+    (data / "poses.h5").write_text("")
+    assert not [ln for ln in _lines(tmp_path, "apf", f"DATA={data}", f"RUN={run}") if "structnet data" in ln]
+    out = _lines(tmp_path, "apf", "DATASET=h36m", f"DATA={data}", f"RUN={run}")
+    assert not [ln for ln in out if "--pose-set" in ln]

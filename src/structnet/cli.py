@@ -26,9 +26,10 @@ def build_parser():
     d = sub.add_parser("data", help="build the dataset (train.h5, test.h5): synthetic, or extract Human3.6M")
     d.add_argument("--dataset", choices=["synthetic", "h36m"], default="synthetic",
                    help="synthetic (the embedded default) or h36m (extract a user's Human3.6M)")
-    d.add_argument("--out", required=True, help="directory for train.h5 and test.h5")
+    d.add_argument("--out", required=True, help="directory for train.h5 and test.h5 (synthetic: and poses.h5)")
     d.add_argument("--workers", type=int, help="processes (default: one per core)")
-    d.add_argument("--splits", default="train,test")
+    d.add_argument("--splits", help="train, test (h36m default: both); synthetic also poses, the pose set of"
+                                    " inference (default: all three)")
     d.add_argument("--preset", default="quick", help="synthetic: quick (default), full or tiny")
     d.add_argument("--source", choices=["synthetic", "bvh"], help="synthetic: procedural poses (default) or BVH")
     d.add_argument("--bvh-dir", help="synthetic: directory of .bvh files, or of one folder per performer"
@@ -111,14 +112,15 @@ def build_parser():
     return ap
 
 
-def _splits(text):
+def _splits(text, allowed=("train", "test")):
     from structnet.errors import UserError
     splits = [s.strip() for s in text.split(",") if s.strip()]
-    bad = [s for s in splits if s not in ("train", "test")]
+    bad = [s for s in splits if s not in allowed]
     if not splits or bad:
         raise UserError(f"--splits: {'unknown split ' + repr(bad[0]) if bad else 'no split'} in {text!r}"
-                        " (train, test or both)")
-    return splits
+                        f" ({', '.join(allowed)})")
+    # test.h5 last: its presence tells `make` that the dataset is complete
+    return sorted(splits, key=lambda s: s == "test")
 
 
 def _data(args):
@@ -128,10 +130,10 @@ def _data(args):
     at_least(args.workers, 1, "--workers")
     at_least(args.seed, 0, "--seed")
     at_least(args.every, 1, "--every")
-    splits = _splits(args.splits)
     if args.dataset == "h36m":
-        return _data_h36m(args, splits)
-    from structnet.data.synthetic.build import build, get_data_preset
+        return _data_h36m(args, _splits("train,test" if args.splits is None else args.splits))
+    splits = _splits("train,poses,test" if args.splits is None else args.splits, ("train", "poses", "test"))
+    from structnet.data.synthetic.build import build, build_pose_set, get_data_preset
     cfg = get_data_preset(args.preset, source=args.source, bvh_dir=args.bvh_dir, seed=args.seed,
                           workers=args.workers, bvh_map=args.bvh_map, bvh_unit=args.bvh_unit,
                           bvh_performers=args.bvh_performers)
@@ -142,14 +144,14 @@ def _data(args):
             load_user_map(cfg.bvh_map)
         if cfg.bvh_unit:
             unit_scale(float("nan"), unit=cfg.bvh_unit)
-        check_splits(cfg, splits)
+        check_splits(cfg, sorted({"train" if s == "poses" else s for s in splits}))
     claim_dir(args.out, "data", "--out")
     for split in splits:                 # each output file before any rendering
         out_file(os.path.join(args.out, f"{split}.h5"), "--out")
     for split in splits:
         path = os.path.join(args.out, f"{split}.h5")
         remove_stale_temporaries(path)
-        stats = build(cfg, path, split)
+        stats = build_pose_set(cfg, path) if split == "poses" else build(cfg, path, split)
         print(json.dumps({"split": split, **stats}))
     return 0
 

@@ -42,3 +42,15 @@ def test_large_pose_sets_are_subsampled(monkeypatch):
     monkeypatch.setattr(B, "MAX_POSE_SET", 50)
     preds, note = B.reference_predictions(_poses(rng, 60), _poses(rng, 120), _poses(rng, 5), A=(1,))
     assert "random 50" in note and preds[B.oracle_name(1)].shape == (5, 17, 3)
+
+
+def test_nearest_indices_in_chunks_and_ties_by_index():
+    """Chunks of rows in two threads give brute force's order; equal distances go by index."""
+    rng = np.random.default_rng(3)
+    train, test = _poses(rng, 200), _poses(rng, 45)
+    d = np.linalg.norm(test[:, None] - train[None], axis=-1).mean(-1)
+    want = np.argsort(d, axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(B.nearest_indices(train, test, 10, chunk=7), want)
+    twice = np.concatenate([train[:5], train[:5]])          # every pose twice: indices i and i + 5
+    idx = B.nearest_indices(twice, train[:5], 2, chunk=2)
+    np.testing.assert_array_equal(idx, np.stack([np.arange(5), np.arange(5) + 5], 1))

@@ -42,7 +42,7 @@ class Predictor:
     a pose file (``data --npz``), default the model's training set."""
 
     def __init__(self, model, pose_set=None, mode=None):
-        from structnet.data.h36m.npz import load_pose_set
+        from structnet.data.posefile import load_pose_set
         from structnet.model.inference import pose_set_embeddings
         from structnet.model.network import StructNet
         self.net = model if isinstance(model, StructNet) else StructNet.load(model, mode=mode)

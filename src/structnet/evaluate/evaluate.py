@@ -70,7 +70,7 @@ def _pose_set(data_dir, pose_set, train, test=None):
     if os.path.exists(pose_set) and os.path.exists(test_path) and os.path.samefile(pose_set, test_path):
         raise UserError(f"{pose_set}: --pose-set is the test set: its poses are the answers (use the training"
                         " poses, the default, or a pose file of the training subjects)")
-    from structnet.data.h36m.npz import load_pose_set
+    from structnet.data.posefile import load_pose_set
     poses = load_pose_set(pose_set)
     if test is not None:
         leaked = leak_fraction(poses, test.root_relative())

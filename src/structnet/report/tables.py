@@ -282,6 +282,14 @@ def run_summary(res):
     return (["## The run\n"] + lines + [""]) if lines else []
 
 
+def _pose_set_source(res):
+    """Where the pose set came from, when it is not the training images' poses (a pose file)."""
+    f = res.get("pose_set_file") or ""
+    if not f or os.path.basename(f) == "train.h5":
+        return ""
+    return f" from `{f}`, A = 500 being {100 * 500 / res['pose_set']:.1f}% of them (the paper: ~0.5%)"
+
+
 RESULTS_KEYS = ("methods", "avg_sweep", "data", "model", "test_images", "pose_set")
 
 
@@ -314,7 +322,7 @@ def render_tables(eval_dir, ablation_dir=None, embedding_json=None):
     sweep = sorted((int(a), v) for a, v in res["avg_sweep"].items())
     run_lines = run_summary(res)
     parts = [f"# Results beside the paper\n\nMeasured by `make eval` on `{res['data']}` "
-             f"({res['test_images']} test images, pose set of {res['pose_set']} training poses), model "
+             f"({res['test_images']} test images, pose set of {res['pose_set']} training poses{_pose_set_source(res)}), model "
              f"`{res['model']}`. Paper: {paper['table1']['source']}. Our actions are the synthetic "
              f"world's (Photo for TakingPhoto, WalkDog for WalkingDog); mm.\n",
              *run_lines, "## Table 1\n", table1(res, paper, ablations), "", floor_verdict(res), "\n## Table 2\n\nPer-action models on the hidden test "

@@ -4,6 +4,7 @@ import pytest
 from structnet.data.synthetic import h36m_fixtures as fixtures
 from structnet.geometry import camera as C
 from structnet.errors import UserError
+from structnet.data import posefile
 from structnet.data.h36m import names, npz
 
 
@@ -15,7 +16,7 @@ def test_videopose3d_npz_to_pose_set(tmp_path):
     # S1 and S5 (training subjects only), 3 sequences each, 4 cameras; _ALL skipped
     assert res["sequences"] == 6 and any("_ALL" in s for s in res["skipped"])
     assert res["poses"] == 4 * 2 * (2 * n + len(pos["S1"]["TakingPhoto"][::2]))
-    got = npz.load_pose_set(tmp_path / "poses.h5")
+    got = posefile.load_pose_set(tmp_path / "poses.h5")
     import h5py
     with h5py.File(tmp_path / "poses.h5") as f:
         col = {k: f[k][()] for k in ("subject", "action", "subaction", "camera", "frame")}
@@ -37,4 +38,4 @@ def test_bad_npz(tmp_path):
     with pytest.raises(UserError, match="not a readable npz"):
         npz.load_npz(tmp_path / "junk.npz")
     with pytest.raises(UserError, match="no such pose file"):
-        npz.load_pose_set(tmp_path / "none.h5")
+        posefile.load_pose_set(tmp_path / "none.h5")

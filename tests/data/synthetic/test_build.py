@@ -2,7 +2,8 @@ import numpy as np
 
 from structnet.geometry import camera as C
 from structnet.data.dataset import Dataset
-from structnet.data.synthetic.build import build, get_data_preset
+from structnet.data.posefile import load_pose_set
+from structnet.data.synthetic.build import build, build_pose_set, get_data_preset
 
 
 def test_tiny_dataset(tmp_path):
@@ -22,3 +23,21 @@ def test_tiny_dataset(tmp_path):
     # same seed, same pixels
     build(cfg, tmp_path / "again.h5", "train", progress=False)
     np.testing.assert_array_equal(Dataset(tmp_path / "again.h5").read_images([5, 77]), d.read_images([5, 77]))
+
+
+def test_pose_set_holds_the_training_poses_and_more(tmp_path):
+    """poses.h5: the training sequences every pose_step-th frame (5) where the images take
+    every step_train-th (10): twice the poses, every image's pose among them."""
+    import h5py
+    cfg = get_data_preset("tiny", workers=1)
+    stats = build_pose_set(cfg, tmp_path / "poses.h5")
+    build(cfg, tmp_path / "train.h5", "train", progress=False)
+    d = Dataset(tmp_path / "train.h5")
+    assert stats["poses"] == 2 * len(d) == 240
+    with h5py.File(tmp_path / "poses.h5") as f:
+        raw, frame, cam = f["poses"][()], f["frame"][()], f["camera"][()]
+        assert f.attrs["pose_step"] == 5 and set(frame % 5) == {0} and set(cam) == {0, 2}
+    # every training image's pose, exactly (the same generator, the same camera)
+    have = {p.tobytes() for p in raw}
+    assert all(p.astype(np.float32).tobytes() in have for p in d.poses)
+    assert len(load_pose_set(tmp_path / "poses.h5")) == 240

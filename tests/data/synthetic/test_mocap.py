@@ -83,12 +83,15 @@ def test_data_from_mixed_rigs(tmp_path, capsys):
     assert main(["data", "--preset", "tiny", "--source", "bvh", "--bvh-dir", str(src), "--out", str(out),
                  "--workers", "1"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
-    assert {x["split"] for x in lines} == {"train", "test"}
+    assert {x["split"] for x in lines} == {"train", "poses", "test"}
     rep = json.load(open(out / "train.bvh.json"))
     assert rep["totals"]["performers"] == "one folder per performer"
     assert all(c["rig"] in bvh_rigs.RIGS for c in rep["clips"])
     ds = Dataset(out / "train.h5")
     assert len(ds) > 0 and np.isfinite(ds.poses).all()
+    # the pose set of the same clips, every 5th frame where the images take every 10th
+    from structnet.data.posefile import load_pose_set
+    assert len(load_pose_set(out / "poses.h5")) >= 2 * len(ds) - 4 * 4
 
 
 def test_whole_bandai_set_plans_and_keeps_the_actor_inside(bandai_dir):

@@ -4,24 +4,17 @@
 (sequence names as in the release: 'Directions 1', 'TakingPhoto', 'WalkDog 1'). Each pose is
 seen by the subject's four cameras (the bundled calibration: VideoPose3D's own numbers),
 kept as 17 joints in the camera frame, mm, every ``every``-th frame, and written to a
-pose file (schema ``structnet-poses-1``): ``poses`` float32 (N,17,3) and the int16
-``subject``, ``action``, ``subaction``, ``camera`` and int32 ``frame`` columns, attributes
-``schema``, ``source``, ``actions``, ``subjects``. By default only the training subjects
+pose file (``structnet.data.posefile``). By default only the training subjects
 are read, so that the pose set never holds a test pose.
 """
-import json
 import os
 
-import h5py
 import numpy as np
 
-from structnet.io import atomic_write
 from structnet.geometry import camera as C
 from structnet.errors import UserError
 from structnet.data.h36m import names
-
-POSES_SCHEMA = "structnet-poses-1"
-
+from structnet.data.posefile import write_pose_file
 
 def load_npz(path):
     """{subject: {sequence: (N, 32, 3) metres}} of a VideoPose3D npz; one-line errors."""
@@ -83,35 +76,9 @@ def convert(npz_path, out_path, subjects=names.TRAIN_SUBJECTS, actions=names.ACT
     if not cols["poses"]:
         raise UserError(f"{npz_path}: no poses of {', '.join(subjects)} for the chosen actions")
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    def write(tmp):
-        with h5py.File(tmp, "w") as f:
-            for k, v in cols.items():
-                f.create_dataset(k, data=np.concatenate(v))
-            f.attrs.update({"schema": POSES_SCHEMA, "source": "videopose3d-npz",
-                            "actions": json.dumps(list(names.ACTIONS)), "subjects": json.dumps(list(subjects)),
-                            "npz": os.path.abspath(npz_path), "every": int(every)})
-    atomic_write(out_path, write)
-    return {"poses": int(sum(len(v) for v in cols["poses"])), "sequences": nseq, "skipped": skipped,
+    poses = np.concatenate(cols.pop("poses"))
+    write_pose_file(out_path, poses, {k: np.concatenate(v) for k, v in cols.items()},
+                    "videopose3d-npz", names.ACTIONS, subjects, npz=os.path.abspath(npz_path), every=int(every))
+    return {"poses": len(poses), "sequences": nseq, "skipped": skipped,
             "path": os.fspath(out_path)}
 
-
-def load_pose_set(path):
-    """Root-relative float64 (N, 17, 3) mm poses of a pose file or of a dataset file."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise UserError(f"{path}: no such pose file")
-    try:
-        with h5py.File(path, "r") as f:
-            schema = f.attrs.get("schema")
-            if schema not in (POSES_SCHEMA, "structnet-dataset-1"):
-                raise UserError(f"{path}: schema {schema!r}, expected {POSES_SCHEMA!r} or a dataset file")
-            if "poses" not in f or f["poses"].shape[1:] != (17, 3):
-                raise UserError(f"{path}: no 'poses' of shape (N, 17, 3)")
-            poses = f["poses"][()].astype(np.float64)
-    except UserError:
-        raise
-    except OSError as e:
-        raise UserError(f"{path}: cannot read as HDF5 ({e})") from None
-    if len(poses) == 0 or not np.all(np.isfinite(poses)):
-        raise UserError(f"{path}: no poses, or poses with NaN or inf")
-    return poses - poses[:, :1]

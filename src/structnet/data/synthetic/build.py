@@ -6,6 +6,7 @@ four Human3.6M cameras of its subject, every ``step``-th frame at 50 fps. Sequen
 rendered in parallel worker processes and written in order by the parent under a
 temporary name, renamed when complete (``structnet.dataset.Writer``).
 """
+import json
 import multiprocessing as mp
 import os
 import time
@@ -17,6 +18,7 @@ from structnet.geometry import camera as C
 from structnet.data.synthetic import motion as M
 from structnet.data.synthetic import render as R
 from structnet.data.dataset import Writer, camera_tables
+from structnet.data.posefile import write_pose_file
 from structnet.errors import UserError
 from structnet.interrupt import check_interrupt, worker_init
 from structnet.io import cap_workers
@@ -33,6 +35,7 @@ class DataConfig:
     seconds: float = 16.0          # length of each generated sequence
     step_train: int = 20           # every n-th 50 fps frame (20 -> 2.5 fps)
     step_test: int = 40
+    pose_step: int = 5             # the pose set (poses.h5): the training sequences every n-th frame (5 -> 10 fps)
     cameras: tuple = (0, 1, 2, 3)
     noise: float = 0.015           # pixel noise sigma, in [0, 1] units
     source: str = "synthetic"      # synthetic | bvh
@@ -113,12 +116,46 @@ def units_for(cfg, subjects):
     return [(s, a, sub, None) for s in subjects for a in cfg.actions for sub in cfg.subactions], None
 
 
+def _split_actions(cfg, units):
+    return list(cfg.actions) if cfg.source != "bvh" else sorted({u[1] for u in units})
+
+
+def build_pose_set(cfg, path):
+    """The pose set searched at inference (``structnet.data.posefile``): the training subjects'
+    sequences every ``cfg.pose_step``-th 50 fps frame (the images take every ``step_train``-th),
+    seen by the same cameras, camera frame, mm. The paper's pose set is every training pose
+    and its A = 500 is ~0.5% of it (Sec. 5.2); the quick world's 24,000 images would make
+    A = 500 2% of the set, its 96,000 poses at 10 fps 0.5% (deviations.md 24). Returns stats."""
+    if cfg.pose_step < 1:
+        raise UserError(f"pose_step={cfg.pose_step}: must be a positive integer")
+    t0 = time.perf_counter()
+    units, _ = units_for(cfg, cfg.subjects_train)
+    actions = _split_actions(cfg, units)
+    poses, cols = [], {k: [] for k in ("subject", "action", "subaction", "camera", "frame")}
+    for unit in units:
+        check_interrupt()
+        subject, action, sub, _ = unit
+        world = _sequence(cfg, unit)
+        frames = np.arange(0, len(world), cfg.pose_step)
+        for ci in cfg.cameras:
+            cam = C.get_camera(subject, ci)
+            poses.append(C.world_to_camera(world[frames], cam))
+            for k, v in (("subject", _subject_number(subject)), ("action", actions.index(action)),
+                         ("subaction", sub), ("camera", ci)):
+                cols[k].append(np.full(len(frames), v))
+            cols["frame"].append(frames)
+    poses = np.concatenate(poses)
+    write_pose_file(path, poses, {k: np.concatenate(v) for k, v in cols.items()}, cfg.source, actions,
+                    cfg.subjects_train, pose_step=int(cfg.pose_step), settings=json.dumps(asdict(cfg)))
+    return {"poses": len(poses), "seconds": time.perf_counter() - t0, "path": os.fspath(path)}
+
+
 def build(cfg, path, split, progress=None):
     """Render the ``split`` ('train' or 'test') of ``cfg`` into ``path``. Returns stats."""
     subjects = cfg.subjects_train if split == "train" else cfg.subjects_test
     step = cfg.step_train if split == "train" else cfg.step_test
     units, report = units_for(cfg, subjects)
-    actions = list(cfg.actions) if cfg.source != "bvh" else sorted({u[1] for u in units})
+    actions = _split_actions(cfg, units)
     jobs = [(cfg, u, step, actions.index(u[1])) for u in units]
     intr, ext = camera_tables(subjects)
     workers = cap_workers(cfg.workers, len(jobs))
