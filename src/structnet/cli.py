@@ -133,10 +133,13 @@ def _data(args):
     if args.dataset == "h36m":
         return _data_h36m(args, _splits("train,test" if args.splits is None else args.splits))
     splits = _splits("train,poses,test" if args.splits is None else args.splits, ("train", "poses", "test"))
-    from structnet.data.synthetic.build import build, build_pose_set, get_data_preset
+    from structnet.data.synthetic.build import build, build_pose_set, config_of, get_data_preset
     cfg = get_data_preset(args.preset, source=args.source, bvh_dir=args.bvh_dir, seed=args.seed,
                           workers=args.workers, bvh_map=args.bvh_map, bvh_unit=args.bvh_unit,
                           bvh_performers=args.bvh_performers)
+    train_path = os.path.join(args.out, "train.h5")
+    if "poses" in splits and "train" not in splits and os.path.isfile(train_path):
+        cfg = config_of(train_path)     # a pose set added to a training set: the poses of its sequences
     if cfg.source == "bvh":
         from structnet.data.synthetic.mocap import check_splits
         from structnet.data.synthetic.rigs import load_user_map, unit_scale

@@ -41,3 +41,19 @@ def test_pose_set_holds_the_training_poses_and_more(tmp_path):
     have = {p.tobytes() for p in raw}
     assert all(p.astype(np.float32).tobytes() in have for p in d.poses)
     assert len(load_pose_set(tmp_path / "poses.h5")) == 240
+
+
+def test_pose_set_added_later_follows_the_training_set(tmp_path, capsys):
+    """`data --splits poses` beside a training set built before (as `make` does for an old
+    dataset): the poses of that set's own sequences (its seed and preset), not the preset named."""
+    from structnet.cli import main
+    out = tmp_path / "d"
+    assert main(["data", "--preset", "tiny", "--seed", "5", "--splits", "train", "--out", str(out),
+                 "--workers", "1"]) == 0
+    assert not (out / "poses.h5").exists()
+    assert main(["data", "--preset", "quick", "--splits", "poses", "--out", str(out)]) == 0
+    d = Dataset(out / "train.h5")
+    poses = load_pose_set(out / "poses.h5")
+    assert len(poses) == 2 * len(d) == 240
+    have = {p.astype(np.float32).tobytes() for p in np.round(poses, 3)}
+    assert all(p.astype(np.float32).tobytes() in have for p in np.round(d.root_relative(), 3))

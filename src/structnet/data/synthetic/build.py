@@ -66,6 +66,25 @@ def get_data_preset(name, **overrides):
     return DataConfig(**d)
 
 
+def config_of(train_path):
+    """The DataConfig a synthetic training set was built with (its ``settings``), for a pose
+    set added to it later (``data --splits poses``): the same seed, source and sequences."""
+    from structnet.data.dataset import Dataset
+    ds = Dataset(train_path)
+    try:
+        settings = dict(ds.settings)
+    finally:
+        ds.close()
+    if settings.get("source") not in ("synthetic", "bvh"):
+        raise UserError(f"{train_path}: not a synthetic training set (source {settings.get('source')!r});"
+                        " Human3.6M's pose set comes from --npz")
+    settings.pop("split", None)
+    known = {f for f in DataConfig.__dataclass_fields__}
+    d = asdict(DATA_PRESETS.get(settings.get("preset"), DataConfig()))
+    d.update({k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k in known})
+    return DataConfig(**d)
+
+
 def _subject_number(s):
     return int(s.lstrip("S"))
 
