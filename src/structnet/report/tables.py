@@ -133,8 +133,11 @@ def table3(ablations, paper):
             if r else "not run")
         lines.append(f"| {label} | {ours} | {_cell(paper['table3']['rows'][label])} |")
     if ablations:
+        sizes = sorted({r["pose_set"] for r in ablations.values()})
         lines.append("\nEach ablation is trained from the same pre-trained network with the same budget"
-                     " (`make ablations`: `ABLATION_SET`), so the rows compare with each other, not with Table 1.")
+                     " (`make ablations`: `ABLATION_SET`) and searches the same pose set"
+                     f" ({' / '.join(str(n) for n in sizes)} poses), so the rows compare with each other,"
+                     " not with Table 1.")
     return "\n".join(lines)
 
 
