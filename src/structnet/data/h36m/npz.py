@@ -16,6 +16,7 @@ from structnet.errors import UserError
 from structnet.data.h36m import names
 from structnet.data.posefile import write_pose_file
 
+
 def load_npz(path):
     """{subject: {sequence: (N, 32, 3) metres}} of a VideoPose3D npz; one-line errors."""
     path = os.fspath(path)
