@@ -6,6 +6,8 @@
   (the best StructNet-Max can do) and the mean of the A nearest (what Avg(A) gives when its
   top A are the A nearest poses). Distances are MPJPE (Eq. 8), root-relative, mm.
 """
+import os
+
 import numpy as np
 
 from structnet.geometry.poses import check_poses
@@ -29,7 +31,6 @@ def nearest_indices(pose_set_mm, test_poses_mm, k, chunk=256):
     first (ties by index). Distances in one compiled pass a chunk (``mpjpe_matrix``), the
     chunks in threads ($STRUCTNET_THREADS, else every core; it releases the GIL): 4,800 test
     poses against 96,000 in 13 s on 2 cores, 60 s in NumPy before."""
-    import os
     from concurrent.futures import ThreadPoolExecutor
     from structnet.geometry.poses import mpjpe_matrix
     Y = check_poses(pose_set_mm, "pose set").astype(np.float32).reshape(-1, 51)

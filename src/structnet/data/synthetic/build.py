@@ -78,11 +78,9 @@ def config_of(train_path):
     if settings.get("source") not in ("synthetic", "bvh"):
         raise UserError(f"{train_path}: not a synthetic training set (source {settings.get('source')!r});"
                         " Human3.6M's pose set comes from --npz")
-    settings.pop("split", None)
-    known = {f for f in DataConfig.__dataclass_fields__}
-    d = asdict(DATA_PRESETS.get(settings.get("preset"), DataConfig()))
-    d.update({k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k in known})
-    return DataConfig(**d)
+    preset = settings.get("preset") if settings.get("preset") in DATA_PRESETS else "quick"
+    return get_data_preset(preset, **{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()
+                                      if k in DataConfig.__dataclass_fields__})
 
 
 def _subject_number(s):
