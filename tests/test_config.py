@@ -36,7 +36,8 @@ def test_overrides_typed_and_checked():
     assert c.lam == 0.0 and c.embedding_size == 51 and c.init_fc_from_pretrain is True
     for bad, msg in (("lam=x", "wants float"), ("nope=1", "unknown config field"), ("keep_prob=0", "must be in"),
                      ("k_most_violated=3000", "must be <= n_candidates"), ("lam", "not key=value"),
-                     ("mode=GPU", "mode must be one of"), ("lam=nan", "finite float")):
+                     ("mode=GPU", "mode must be one of"), ("lam=nan", "finite float"),
+                     ("crop_min=9", "crop_min .9. must be <= crop_jitter")):
         with pytest.raises(UserError, match=msg):
             paper().override([bad])
     with pytest.raises(UserError, match="unknown preset 'fast'"):

@@ -21,7 +21,7 @@ RANGES = {
     "n_candidates": (1, None, False), "k_most_violated": (0, None, False), "eval_chunk": (1, None, False),
     "epochs": (1, None, False), "eps_w": (0, None, True), "eps_b": (0, None, True),
     "step_min_exp": (-30, 30, False), "step_max_exp": (-30, 30, False), "step_per_decade": (1, 10, False), "pca_noise": (0, None, False),
-    "input_scale": (0, None, True), "crop_jitter": (0, 16, False), "curve_every": (0, None, False),
+    "input_scale": (0, None, True), "crop_jitter": (0, 16, False), "crop_min": (0, 16, False), "curve_every": (0, None, False),
     "pretrain_curve_every": (0, None, False), "curve_images": (1, None, False), "pretrain_epochs": (1, None, False),
     "pretrain_batch_size": (1, None, False), "pretrain_lr": (0, None, True), "pretrain_momentum": (0, 0.9999, False),
     "pretrain_warmup": (0, None, False), "pretrain_clip": (0, None, False), "det_weight": (0, None, False), "pretrain_alpha": (0, None, False),
@@ -61,9 +61,11 @@ class Config:
     step_per_decade: int = 1            # steps per decade of that grid (the paper: 1)
     pca_noise: float = 0.1              # std of the PCA colour-noise coefficients (AlexNet)
     # input (legacy_notes/original-code.md, "Input images"): (pixel - mean RGB) * input_scale; the authors
-    # fed raw pixels (scale 1); random crop offsets 0..crop_jitter, the centre offset at test
+    # fed raw pixels (scale 1); random crop offsets crop_min..crop_jitter (the authors': 0..8),
+    # the centre offset (8) at test
     input_scale: float = 1.0
     crop_jitter: int = 8
+    crop_min: int = 0
     init_fc_from_pretrain: bool = False  # StructNet's h2, h3, g7 start from DconvMP-HML's r1, r2, r3
 
     # learning curves: held-out MPJPE on the first `curve_images` test images (centre crops)
@@ -123,6 +125,8 @@ class Config:
         if self.pose_embedding not in POSE_EMBEDDINGS:
             raise UserError(f"pose_embedding must be one of {', '.join(POSE_EMBEDDINGS)},"
                             f" got {self.pose_embedding!r}")
+        if self.crop_min > self.crop_jitter:
+            raise UserError(f"crop_min ({self.crop_min}) must be <= crop_jitter ({self.crop_jitter})")
         if self.step_min_exp > self.step_max_exp:
             raise UserError("step_min_exp must be <= step_max_exp")
         if self.k_most_violated > self.n_candidates:

@@ -35,6 +35,11 @@ def test_write_read_round_trip(tmp_path):
     assert not np.allclose(a, x)                              # random crops and colour noise
     _, off = d.preprocess(imgs[:1].repeat(200, 0), np.random.default_rng(2), return_offsets=True)
     assert off.min() == 0 and off.max() == 8                   # the authors' offsets 0..8
+    _, off = d.preprocess(imgs[:1].repeat(200, 0), np.random.default_rng(2), return_offsets=True, jitter=(6, 10))
+    assert off.min() == 6 and off.max() == 10                  # a range lo..hi
+    c8, off = d.preprocess(imgs, np.random.default_rng(2), pca_std=0.0, return_offsets=True, jitter=(8, 8))
+    assert (off == 8).all()                                    # no translation: the centre crop ...
+    np.testing.assert_array_equal(c8, x)                       # ... as at test time
     half = d.preprocess(imgs, scale=0.5)
     np.testing.assert_allclose(half, x * 0.5, rtol=1e-6)
     seen = np.concatenate([b for b, _ in d.batches(4, rng)])

@@ -89,17 +89,17 @@ def test_corrupt_checkpoint_and_nan(pretrained, tiny_data, tmp_path, monkeypatch
     assert not os.path.exists(nan / "checkpoint.h5")           # nothing good to keep yet
     # parameters that turn NaN in the 2nd update: the run stops, the checkpoint of batch 1 stays
     from structnet.train.steps import StepFunctions
-    real_update = StepFunctions.update
+    real_apply = StepFunctions.apply
     n = {"calls": 0}
 
     def poisoned(self, *a, **k):
-        out = real_update(self, *a, **k)
+        out = real_apply(self, *a, **k)
         n["calls"] += 1
         if n["calls"] == 2:
             w = self.net.params["h3/W"]
             w.set_value(np.full_like(w.get_value(), np.nan))
         return out
-    monkeypatch.setattr(StepFunctions, "update", poisoned)
+    monkeypatch.setattr(StepFunctions, "apply", poisoned)
     ok = tmp_path / "ok"
     with pytest.raises(loop.TrainingDiverged, match="last good checkpoint"):
         algorithm1.run_train(tiny_config(tiny_data), str(ok), pre)

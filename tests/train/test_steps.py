@@ -52,3 +52,40 @@ def test_the_whole_network_searches_with_the_plain_graph(batch):
     plain = steps.grad([x], y, cand, margins)["cost"]
     _, costs = steps.line_search([x], y, cand, margins, [0.0])
     assert costs[0] == pytest.approx(float(plain), rel=1e-5)
+
+
+def test_dot_norms_are_float64_sums_of_float32_products():
+    """The line search's norms outside the graph keep every bit a float64 sum has."""
+    from structnet.train.steps import dot_norms
+    rng = np.random.default_rng(2)
+    w = (rng.standard_normal((3001, 7)) + 100).astype(np.float32)
+    g = rng.standard_normal((3001, 7)).astype(np.float32)
+    got = dot_norms(w, g)
+    w64, g64 = w.astype(np.float64), g.astype(np.float64)
+    np.testing.assert_allclose(got, [(w64 * w64).sum(), (w64 * g64).sum(), (g64 * g64).sum()], rtol=1e-13)
+
+
+def test_without_dropout_the_update_applies_the_line_searchs_gradient(batch):
+    """keep_prob 1: Algorithm 1 applies the gradient ``grad`` computed (``apply``) instead of
+    computing it again (``update``): the same parameters, bit for bit."""
+    from structnet.train import algorithm1
+    from structnet.train.workingset import WorkingSet
+    net0, x, y, cand, margins = batch
+    after = []
+    for dropout in (True, False):
+        net = StructNet(net0.config.override(["keep_prob=1.0"]), seed=3)
+        steps = StepFunctions(net, from_features=True, eps=net.step_factors(net.trainable_names(False)))
+        assert steps.dropout is False
+        if dropout:                                  # force the two-gradient path
+            steps.__class__ = type("TwoGradients", (StepFunctions,), {"dropout": True})
+        calls = []
+        real = steps.update
+        steps.update = lambda *a, **k: calls.append(1) or real(*a, **k)
+        poseset = np.concatenate([cand, y])
+        algorithm1.algorithm1_batch(steps, WorkingSet(len(poseset)), poseset, x, y, np.arange(len(cand)),
+                                    np.ones((len(x), 1280), np.float32), 2, [1e-3, 1e-1], "test")
+        assert len(calls) == (1 if dropout else 0)
+        after.append(net.get_values())
+    assert all(np.array_equal(after[0][k], after[1][k]) for k in after[0])
+    start = StructNet(net0.config.override(["keep_prob=1.0"]), seed=3).get_values()
+    assert not all(np.array_equal(start[k], after[1][k]) for k in start)      # the step moved them

@@ -358,7 +358,7 @@ class Dataset:
         """uint8 (n,128,128,3) -> float32 (n,3,112,112) network input.
 
         Training (rng given): a 112 x 112 crop at row and column offsets drawn from
-        0..``jitter`` (the authors': 0..8) and AlexNet-style PCA colour noise (Sec. 5.1:
+        0..``jitter`` (the authors': 0..8; a pair (lo, hi): lo..hi) and AlexNet-style PCA colour noise (Sec. 5.1:
         noise by the RGB covariance of the training set, eigenvector-weighted with
         N(0, pca_std) coefficients, in pixel units). Testing: offset 8 (the centre crop).
         Values: (pixel - mean RGB) * ``scale``; the authors fed raw pixels (scale 1; see
@@ -378,16 +378,17 @@ class Dataset:
         offsets = np.full((n, 2), (CROP - INPUT) // 2, np.int64)
         noise = np.zeros((n, 3), np.float32)
         if rng is not None:
+            lo, hi = jitter if isinstance(jitter, tuple) else (0, jitter)
             for i in range(n):
-                offsets[i] = rng.integers(0, jitter + 1, 2)
+                offsets[i] = rng.integers(lo, hi + 1, 2)
                 noise[i] = (self.pca_vectors @ (rng.normal(0, pca_std, 3) * self.pca_values)).astype(np.float32)
         crop_input(images, offsets, noise, mean, scale, x)
         return (x, offsets) if return_offsets else x
 
     def input_for(self, config, images, rng=None, return_offsets=False, out=None, mean=None):
-        """``preprocess`` with a run's input settings (input_scale, crop_jitter, pca_noise)."""
+        """``preprocess`` with a run's input settings (input_scale, crop_min..crop_jitter, pca_noise)."""
         return self.preprocess(images, rng, config.pca_noise, return_offsets, config.input_scale,
-                               config.crop_jitter, out, mean)
+                               (config.crop_min, config.crop_jitter), out, mean)
 
     def batches(self, batch_size, rng, indices=None, train=True):
         """Yield (indices, images float32 (B,3,112,112)) over a shuffled pass (train) or in order."""

@@ -38,6 +38,20 @@ from structnet.engine.timing import median_time as _median_time, waited, xla_ana
 from structnet.report.bench_jax import needed_gflop  # noqa: E402
 
 
+def cpu_name():
+    """The CPU's model and widest vector instructions, e.g. "AMD EPYC (AVX2)" (Linux), else
+    the platform's processor: the step times depend on both (legacy_notes/speed.md)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.machine())
+    flags = set(next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), []))
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
+    return f"{model} ({isa})" if isa else model
+
+
 def child(mode, batch, candidates, reps, warmup, seed=0):
     """Time one mode in this process; returns a dict. JAX: every call waited for
     (``waited``), and XLA's cost analysis of each step's compiled function beside the
@@ -266,7 +280,7 @@ def main(argv=None):
     env = dict(os.environ)
     env.update(MALLOC_ENV)
     result = {"what": "StructNet steps, median seconds; ratio = ours / PyTorch",
-              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+              "machine": {"cpus": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform(),
                           "python": platform.python_version()},
               "env": MALLOC_ENV, "batch": args.batch, "candidates": args.candidates,
               "reps": args.reps, "warmup": args.warmup, "modes": {}}

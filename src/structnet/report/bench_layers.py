@@ -66,7 +66,7 @@ def bench_layers(batch=128, reps=5, warmup=1, seed=0):
         have_torch = False
     rng = np.random.default_rng(seed)
     out = {"batch": batch, "native_kernels": native.available(), "vector_width": native.vector_width(),
-           "threads": int(os.environ.get("STRUCTNET_THREADS") or os.cpu_count() or 1)}
+           "block_channels": native.block_channels(), "threads": int(os.environ.get("STRUCTNET_THREADS") or os.cpu_count() or 1)}
     for name, cin, cout, k, size, need_gx in CONVS:
         ho = size - k + 1
         gflop = 2.0 * cin * k * k * cout * ho * ho * batch / 1e9
@@ -120,7 +120,7 @@ def layers_table(res, source):
             return " / ".join(f"{v * 1e3:.0f}" if v else "-" for v in (p["ours"][key], t.get(key)))
         lines.append(f"| after {name} | {'x'.join(map(str, p['input']))} | {ms('forward_s')} | {ms('backward_s')} |")
     lines.append(f"\nFrom `{source}` (section `layers`): batch {res['batch']}, {res['threads']} threads, "
-                 f"{32 * res.get('vector_width', 8)}-bit vectors; "
+                 f"{32 * res.get('vector_width', 8)}-bit vectors, blocks of {res.get('block_channels', 32)} channels; "
                  "backward = weight gradient + input gradient (conv1: weight gradient only); "
                  "\"before\" = the im2col + BLAS kernels the native ones replaced.")
     return "\n".join(lines)

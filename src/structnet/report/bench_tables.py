@@ -26,7 +26,9 @@ def speed_table(res, source):
                      + f" | {e['cold_compile_s']:.1f} s | {e['warm_compile_s']:.1f} s |")
     when = datetime.date.today().isoformat()
     lines.append(f"\nSeconds (median), batch {res.get('batch')}, {res.get('candidates')} candidates, and ours / PyTorch; "
-                 f"`{source}`, {res.get('machine', {}).get('cpus')} CPUs, written by `make bench` on {when}.")
+                 f"`{source}`, {res.get('machine', {}).get('cpus')} CPUs"
+                 + (f" ({res['machine']['cpu']})" if res.get("machine", {}).get("cpu") else "")
+                 + f", written by `make bench` on {when}.")
     feed = res.get("feed")
     if feed and feed.get("runs"):
         rates = {k: v["batches_per_s"] for k, v in feed["runs"].items() if "batches_per_s" in v}

@@ -63,8 +63,11 @@ def algorithm1_batch(steps, ws, poseset, x, y, cand_idx, mask, k_most_violated, 
         r = steps.grad(feats, y, cand, margins)       # most-violated poses and the gradient, dropout off
         check_finite(float(r["cost"]), where, ckpt)
         r["step"], r["trial_costs"] = steps.line_search(feats, y, cand, margins, grid)
-        u = steps.update(feats, y, cand, margins, mask, r["step"])          # dropout on, the chosen step
-        check_finite(float(u["cost"]), where, ckpt)
+        if steps.dropout:
+            u = steps.update(feats, y, cand, margins, mask, r["step"])      # dropout on, the chosen step
+            check_finite(float(u["cost"]), where, ckpt)
+        else:
+            steps.apply(r["step"])          # no dropout: the gradient just computed, bit for bit
     ws.add(cand_idx[r["violated"]])                                             # the working set
     rec = {"cost": float(r["cost"]), "hinge": float(r["hinge"]), "aux": float(r["aux"]), "reg": float(r["reg"]),
            "step": r["step"], "best_trial_cost": float(min(r["trial_costs"])), "trial_costs": r["trial_costs"]}

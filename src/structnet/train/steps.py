@@ -8,6 +8,7 @@ costs fully connected work only.
 """
 from dataclasses import asdict
 
+import numba
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -34,6 +35,22 @@ def _inputs(from_features):
     else:
         x = [image_input()]
     return x, pose_input("y"), pose_input("cand"), pt.matrix("margins", dtype="float32")
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+def dot_norms(w, g):
+    """(|w|^2, <w, g>, |g|^2) of two float32 arrays of one shape, summed in float64 in one
+    pass (the products of float32 numbers are exact in float64; the sums reassociated, i.e.
+    vectorised). The line search's norms: in the graph, each a float64 temporary of 9.4 M
+    numbers and its sum, they took 0.24 of 1.17 s a line search (legacy_notes/speed.md)."""
+    w, g = w.ravel(), g.ravel()
+    a = b = c = 0.0
+    for i in range(w.size):
+        x, y = np.float64(w[i]), np.float64(g[i])
+        a += x * x
+        b += x * y
+        c += y * y
+    return a, b, c
 
 
 def _cost(net, xs, y, cand, margins, mask, params=None):
@@ -121,15 +138,21 @@ class StepFunctions:
 
     def _graph_trial_prep(self):
         """Per batch, what the line search's costs share (``_linear_trial_cost``): h1's and
-        h2's products with W and with g, and the squared norms (float64)."""
+        h2's products with W and with g (their squared norms: ``trial_norms``)."""
         xs, _, _, _ = _inputs(self.from_features)
         g = dict(zip(self.names, self._gbuf()))
-        outs, norms = [], []
+        outs = []
         for layer, i in LINEAR:
-            W, gW = self.net.params[f"{layer}/W"], g[f"{layer}/W"]
-            outs += [pt.dot(xs[i], W), pt.dot(xs[i], gW)]
-            norms += [(a * b).sum(acc_dtype="float64", dtype="float64") for a, b in ((W, W), (W, gW), (gW, gW))]
-        return xs, outs + [pt.stack(norms)], {}
+            outs += [pt.dot(xs[i], self.net.params[f"{layer}/W"]), pt.dot(xs[i], g[f"{layer}/W"])]
+        return xs, outs, {}
+
+    def trial_norms(self):
+        """float64 (6,): |W|^2, <W, g>, |g|^2 of h1, then of h2, g the last gradient
+        (``dot_norms``, outside the graph: the CPU modes' line search)."""
+        g = dict(zip(self.names, self._gbuf()))
+        return np.array([v for layer, _ in LINEAR
+                         for v in dot_norms(self.net.params[f"{layer}/W"].get_value(borrow=True),
+                                            g[f"{layer}/W"].get_value(borrow=True))], np.float64)
 
     def _graph_trial(self):
         """The cost at theta - s * eps * g, dropout off (the line search): through the linear
@@ -245,8 +268,11 @@ class StepFunctions:
         trials = pt.cast(pt.stack(trials), "float32")
         best = pt.argmin(pt.switch(pt.isfinite(trials), trials, np.float32(np.inf)))
         s = grid[best]
-        out_u = _cost(net, xs, y, cand, margins, mask)
-        grads_u = pytensor.grad(out_u["cost"], params)
+        if self.dropout:
+            out_u = _cost(net, xs, y, cand, margins, mask)
+            grads_u = pytensor.grad(out_u["cost"], params)
+        else:       # no dropout: the update's gradient is the line search's (``dropout``)
+            out_u, grads_u = out, [grads[n] for n in self.names]
         upd = [(v, pt.cast(v - (s * np.float32(self.eps[n])) * g, "float32"))
                for n, v, g in zip(self.names, params, grads_u)]
         f32 = [pt.cast(out[k], "float32") for k in ("cost", "hinge", "aux", "reg")]
@@ -277,11 +303,23 @@ class StepFunctions:
         # float32 whatever the backend computed in (JAX runs with 64-bit types enabled)
         return [np.asarray(a, np.float32) for a in self._get("features")(images)]
 
+    @property
+    def dropout(self):
+        """Whether the update's dropout mask differs from the line search's (keep_prob < 1).
+        Without dropout the update's gradient is the one ``grad`` just left in the buffers
+        (the same graph on the same inputs: bit for bit), so Algorithm 1 applies it
+        (``apply``) instead of computing it twice (``update``)."""
+        return self.net.config.keep_prob < 1
+
+    def apply(self, step):
+        """theta <- theta - step * eps * g, g the gradient in the buffers (the last ``grad``)."""
+        self._get("apply")(np.float32(step))
+
     def update(self, xs, y, cand, margins, mask, step):
         """One SGD step with dropout mask ``mask``: the gradient (``grad``), then the parameters
         moved by step * eps * gradient (``apply``). Returns the cost terms before the step."""
         r = self.grad(xs, y, cand, margins, mask)
-        self._get("apply")(np.float32(step))
+        self.apply(step)
         return r
 
     def grad(self, xs, y, cand, margins, mask=None):
@@ -301,8 +339,7 @@ class StepFunctions:
         ``structnet.train.linesearch.best_step``)."""
         trial = self._get("trial")
         if self._linear_trial():
-            *prods, norms = self._get("trial_prep")(*xs)
-            args = prods + [norms]
+            args = list(self._get("trial_prep")(*xs)) + [self.trial_norms()]
         else:
             args = list(xs)
         return best_step(lambda s: float(trial(*args, y, cand, margins, np.float32(s))), grid)

@@ -151,6 +151,31 @@ def test_512_and_256_bit_kernels_give_identical_results(shape):
     np.testing.assert_allclose(a[0], ref_corr(x, w), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("shape", [(3, 2, 112, 112, 32, 9), (32, 2, 52, 52, 64, 5), (64, 3, 24, 24, 64, 5),
+                                   (2, 1, 3, 40, 45, 3), (5, 2, 9, 9, 20, 3)])
+def test_16_and_32_channel_blocks_give_identical_results(shape):
+    """AVX2's build (16 output channels a register block, its 16 registers) and AVX-512's
+    block (32 channels) sum every output in the same order: identical results, on the
+    layers' own shapes and on channel counts that fill no block (20 = 16 + 4)."""
+    import ctypes
+    cc = native._compiler()
+    libs = {ob: ctypes.CDLL(str(native.build(cc, "8", ob))) for ob in (16, 32)}
+    assert {ob: lib.structnet_block_channels() for ob, lib in libs.items()} == {16: 16, 32: 32}
+    C, N, H, W, O, k = shape
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal((C, N, H, W)).astype(np.float32)
+    w = rng.standard_normal((O, C, k, k)).astype(np.float32)
+    gz = rng.standard_normal((O, N, H - k + 1, W - k + 1)).astype(np.float32)
+    a, b = _kernels(libs[16], x, w, gz), _kernels(libs[32], x, w, gz)
+    for name, u, v in zip(("forward", "input gradient", "weight gradient"), a, b):
+        np.testing.assert_array_equal(u, v, err_msg=name)
+    np.testing.assert_allclose(a[0], ref_corr(x, w), rtol=1e-4, atol=1e-4)
+
+
+def test_the_loaded_kernels_block_by_the_cpus_registers():
+    assert native.block_channels() == (32 if _cpu_has("avx512vl") else 16)
+
+
 def test_the_loaded_kernels_use_the_cpus_width():
     assert native.vector_width() == (16 if _cpu_has("avx512f") and not os.environ.get("STRUCTNET_VECTOR_WIDTH") else
                                    int(os.environ.get("STRUCTNET_VECTOR_WIDTH") or 8))

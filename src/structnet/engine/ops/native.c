@@ -5,10 +5,11 @@
  *
  *     z[o, n, i, j] = sum_{c, a, b} w[o, c, a, b] * x[c, n, i + a, j + b]
  *
- * No im2col matrix: each kernel keeps a block of results in 24-26 vector registers (6 output
- * pixels x 32 output channels for the forward pass, 32 output channels x 6 taps (c, a, b)
- * for the weight gradient, in 256-bit vectors; 10-13 pixels or 12 taps in 512-bit vectors,
- * see SN_VW) and streams the taps or the pixels through it; the
+ * No im2col matrix: each kernel keeps a block of results in vector registers (6 output
+ * pixels x 16 output channels for the forward pass, 16 output channels x 6 taps (c, a, b)
+ * for the weight gradient, in 12 of AVX2's 16 registers; 32 channels in 24-26 of AVX-512's
+ * 32: 6 pixels or taps in 256-bit vectors, 10-13 pixels or 12 taps in 512-bit ones; see
+ * SN_VW and SN_OB) and streams the taps or the pixels through it; the
  * input is read in place through a table of tap offsets. The input gradient is the forward
  * kernel run on the zero-padded output gradient with the flipped, transposed filters.
  *
@@ -28,10 +29,11 @@
 
 /* Vector width: 16 floats (512 bits) where the compiler targets AVX-512F, else 8 (256 bits,
  * AVX2 / NEON pairs); -DSN_VW=8 or 16 forces one (structnet.engine.ops.native builds with the
- * CPU's width unless $STRUCTNET_VECTOR_WIDTH says otherwise). A block is always 32 output
- * channels (forward) or 32 output channels of the weight gradient: 4 vectors of 8 or 2 of 16;
- * the 16-wide blocks take twice the pixels (or taps) to fill the 32 zmm registers. Every
- * output sums its terms in the same order at either width: the results are identical. */
+ * CPU's width unless $STRUCTNET_VECTOR_WIDTH says otherwise). A block is SN_OB output
+ * channels (forward) or SN_OB output channels of the weight gradient: 2 vectors of 8 (AVX2),
+ * 4 of 8 (AVX-512VL) or 2 of 16; the 16-wide blocks take twice the pixels (or taps) to fill
+ * the 32 zmm registers. Every output sums its terms in the same order at any width and block:
+ * the results are identical. */
 #ifndef SN_VW
 #if defined(__AVX512F__)
 #define SN_VW 16
@@ -40,8 +42,19 @@
 #endif
 #endif
 typedef float sn_vec __attribute__((vector_size(SN_VW * 4)));
-#define SN_OB 32        /* output channels per register block */
-#define SN_NV (SN_OB / SN_VW)   /* vectors per block row: 4 or 2 */
+/* Output channels per register block: 32 where the CPU has 32 vector registers (AVX-512,
+ * whose AVX-512VL gives 256-bit code 32 ymm registers too), else 16. A block of 32 channels
+ * at 8 floats needs 24 accumulators + 4 weight vectors: with AVX2's 16 ymm registers they
+ * spill to the stack on every tap (measured on a Zen 3 EPYC, one thread, batch 32: forward
+ * 45-53 GFLOP/s at 32 channels, 87-93 at 16; legacy_notes/speed.md, 2026-12-07). */
+#ifndef SN_OB
+#if SN_VW == 16 || defined(__AVX512VL__)
+#define SN_OB 32
+#else
+#define SN_OB 16
+#endif
+#endif
+#define SN_NV (SN_OB / SN_VW)   /* vectors per block row: 4 (AVX-512VL at 8 floats) or 2 */
 #if SN_VW == 16
 #define SN_PB 12        /* taps per register block of the weight gradient */
 #define SN_PMAX 13      /* pixels per register block of the forward pass, at most */
@@ -107,6 +120,8 @@ static void sn_parallel(sn_work_fn fn, void *ctx, int64_t n_items) {
 
 /* the vector width this build uses (floats per vector) */
 SN_EXTERN int structnet_vector_width(void) { return SN_VW; }
+/* output channels per register block in this build (SN_OB) */
+SN_EXTERN int structnet_block_channels(void) { return SN_OB; }
 
 /* ------------------------------------------------------------------ forward */
 typedef struct {

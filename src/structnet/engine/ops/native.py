@@ -17,8 +17,9 @@ the library's symbols: call them only after ``available()`` said True.
 
 Vector width: 512-bit vectors (16 floats) where the CPU has AVX-512F, else 256-bit (8), as
 ``-march=native`` makes the compiler target; ``$STRUCTNET_VECTOR_WIDTH`` = 8 or 16 forces one
-(each is its own library in the cache). Both give identical results (tested where the CPU
-has both); ``vector_width()`` says which one runs.
+(each is its own library in the cache). Register blocks: 32 output channels where the CPU
+has 32 vector registers (AVX-512), 16 with AVX2's 16. Every width and block gives identical
+results (tested); ``vector_width()`` and ``block_channels()`` say which one runs.
 
 Threads: ``$STRUCTNET_THREADS`` when set, else every online CPU. Results do not depend on
 the thread count.
@@ -98,10 +99,11 @@ def _cpu_signature():
         return platform.processor() + platform.machine()
 
 
-def build(cc, width=None):
+def build(cc, width=None, block=None):
     """Compile native.c into the cache (atomic: a temporary file renamed into place); its path.
-    ``width``: force 8 or 16 floats per vector (``width_flags``)."""
-    flags = FLAGS + width_flags(width)
+    ``width``: force 8 or 16 floats per vector (``width_flags``); ``block``: force 16 or 32
+    output channels per register block (default: 32 with 32 vector registers, else 16)."""
+    flags = FLAGS + width_flags(width) + ([f"-DSN_OB={int(block)}"] if block else [])
     version = subprocess.run(cc + ["--version"], capture_output=True, text=True, timeout=60).stdout
     key = hashlib.sha256("\0".join([SOURCE, " ".join(cc + flags), version, _cpu_signature()])
                          .encode()).hexdigest()[:20]
@@ -173,6 +175,12 @@ def available():
 def vector_width():
     """Floats per vector in the loaded kernels (16: AVX-512; 8: 256-bit), 0 without them."""
     return lib().structnet_vector_width() if available() else 0
+
+
+def block_channels():
+    """Output channels per register block in the loaded kernels (32 where the CPU has 32
+    vector registers, 16 with AVX2's 16), 0 without them."""
+    return lib().structnet_block_channels() if available() else 0
 _ptrs = [types.voidptr] * 3
 _fwd = types.ExternalFunction("structnet_corr_fwd", types.int32(*_ptrs, *[types.int64] * 6))
 _gx = types.ExternalFunction("structnet_corr_grad_x", types.int32(*_ptrs, *[types.int64] * 6))
